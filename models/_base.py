@@ -1,0 +1,441 @@
+"""The model class every model shares: fit, parameter draws, prediction plumbing, save/load.
+
+A concrete model supplies:
+
+- ``PARAMS``: parameter names, in the paper's order;
+- ``_loglik(params, data, ops)``: the per-row log-likelihood, written once against an
+  operation table (:mod:`models._ops`);
+- ``_fit_arrays(data)``: validated per-customer arrays for the likelihood (from a summary
+  DataFrame), and ``_prediction_arrays(data)`` for per-customer predictions;
+- its predictions, as thin methods calling :meth:`BaseModel._per_customer` with a module-level
+  prediction function of ``(params, ...)`` that broadcasts over leading draw axes.
+
+Settings go to ``__init__`` (stored, never acted on); data go to ``fit``, which returns
+``self``. Maximum likelihood stores a ``1 x 1`` draw; :meth:`BaseModel.sample_laplace` or a
+Bayesian fit (:mod:`models._bayes`) store many, and every prediction then carries them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from models import _draws, _mle
+from models._ops import NUMPY
+from models._validation import (
+    NotFittedError,
+    ValidationError,
+    validate_continuous_summary,
+    validate_positive_integer_weights,
+)
+
+SAVE_FORMAT = 1
+
+
+def compress_patterns(
+    arrays: Mapping[str, np.ndarray], weights: np.ndarray | None = None
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Collapse rows to unique patterns with their (weighted) counts.
+
+    Parameters
+    ----------
+    arrays : mapping
+        Equal-length 1-d arrays (the sufficient statistics, e.g. ``x``, ``t_x``, ``T``).
+    weights : numpy.ndarray, optional
+        Number of customers each row stands for (default 1).
+
+    Returns
+    -------
+    patterns : dict
+        The unique rows, same keys.
+    counts : numpy.ndarray
+        Total weight of each unique row.
+
+    Examples
+    --------
+    >>> p, c = compress_patterns({"x": np.array([0, 1, 0]), "T": np.array([5, 5, 5])})
+    >>> p["x"].tolist(), c.tolist()
+    ([0.0, 1.0], [2.0, 1.0])
+    """
+    names = list(arrays)
+    stacked = np.column_stack([np.asarray(arrays[n], dtype=float) for n in names])
+    unique, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    w = np.ones(stacked.shape[0]) if weights is None else np.asarray(weights, dtype=float)
+    counts = np.bincount(inverse.ravel(), weights=w, minlength=unique.shape[0])
+    return {n: unique[:, i] for i, n in enumerate(names)}, counts
+
+
+class BaseModel:
+    """Shared machinery of all models (see the module docstring)."""
+
+    PARAMS: ClassVar[tuple[str, ...]] = ()
+    #: Default starting point of the optimiser (natural scale).
+    INITIAL: ClassVar[dict[str, float]] = {}
+
+    def __init__(
+        self,
+        penalizer: float = 0.0,
+        n_starts: int = 1,
+        initial_params: Mapping[str, float] | None = None,
+        random_seed: int | None = None,
+        max_iterations: int = 2000,
+        priors: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.penalizer = penalizer
+        self.n_starts = n_starts
+        self.initial_params = initial_params
+        self.random_seed = random_seed
+        self.max_iterations = max_iterations
+        self.priors = priors
+
+    # ------------------------------------------------------------------ model hooks
+    @staticmethod
+    def _loglik(params: Mapping, data: Mapping, ops=NUMPY):
+        """Per-row log-likelihood (implemented by each model)."""
+        raise NotImplementedError
+
+    def _fit_arrays(self, data: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Validated per-row arrays for the likelihood (default: frequency, recency, T)."""
+        return validate_continuous_summary(data)
+
+    def _prediction_arrays(self, data: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Validated per-customer arrays for predictions (default: same as fitting)."""
+        return self._fit_arrays(data)
+
+    # ------------------------------------------------------------------ settings
+    def get_settings(self) -> dict[str, Any]:
+        """The constructor arguments, as given."""
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {name: getattr(self, name) for name in names}
+
+    def __repr__(self) -> str:
+        changed = {
+            k: v
+            for k, v in self.get_settings().items()
+            if v != inspect.signature(type(self).__init__).parameters[k].default
+        }
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, data: pd.DataFrame, method: str = "mle", *, weights: str | None = None, **kwargs):
+        """Fit the model to per-customer summaries.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            One row per customer (or per pattern, with ``weights``), indexed by customer id,
+            with the columns the model needs (see the model's docstring).
+        method : {"mle", "map", "nuts", "advi"}
+            Maximum likelihood (default) or a Bayesian estimator (see :mod:`models._bayes`).
+        weights : str, optional
+            Column giving how many customers each row stands for.
+        **kwargs
+            Passed to the Bayesian estimator (``draws``, ``chains``, ``random_seed``...).
+
+        Returns
+        -------
+        self
+        """
+        arrays = self._fit_arrays(data)
+        w = validate_positive_integer_weights(data, weights)
+        if "keep" in arrays:  # models that fit on a subset of rows (Gamma-Gamma)
+            keep = arrays.pop("keep")
+            arrays = {k: v[keep] for k, v in arrays.items()}
+            w = w[keep]
+        patterns, counts = compress_patterns(arrays, w)
+        self.n_customers_ = float(counts.sum())
+        self.n_patterns_ = int(counts.size)
+        self.time_unit_ = data.attrs.get("time_unit")
+        self.method_ = method
+        if method == "mle":
+            if kwargs:
+                raise TypeError(f"method='mle' takes no extra arguments, got {sorted(kwargs)}.")
+            self._fit_mle(patterns, counts)
+        elif method in ("map", "nuts", "advi"):
+            from models import _bayes
+
+            _bayes.fit(self, patterns, counts, method, **kwargs)
+        else:
+            raise ValueError(f"method must be 'mle', 'map', 'nuts' or 'advi'; got {method!r}.")
+        return self
+
+    def _total_loglik(self, patterns: Mapping, counts: np.ndarray) -> Callable:
+        """``theta (m, k) -> (m,)`` count-weighted log-likelihood over the patterns."""
+
+        def total(theta: np.ndarray) -> np.ndarray:
+            params = {name: theta[:, i, None] for i, name in enumerate(self.PARAMS)}
+            with np.errstate(all="ignore"):
+                return (self._loglik(params, patterns, NUMPY) * counts).sum(axis=1)
+
+        return total
+
+    def _fit_mle(self, patterns: Mapping, counts: np.ndarray) -> None:
+        initial = {**self.INITIAL, **(self.initial_params or {})}
+        rng = np.random.default_rng(self.random_seed) if self.n_starts > 1 else None
+        result = _mle.maximize(
+            self._total_loglik(patterns, counts),
+            self.PARAMS,
+            [initial[name] for name in self.PARAMS],
+            n_customers=counts.sum(),
+            n_rows=counts.size,
+            penalizer=self.penalizer,
+            n_starts=self.n_starts,
+            rng=rng,
+            max_iterations=self.max_iterations,
+            model_name=type(self).__name__,
+        )
+        self._set_point(result.params, result.cov_log)
+        self.log_likelihood_ = result.log_likelihood
+        self.fit_info_ = {
+            "iterations": result.n_iterations,
+            "gradient_max": result.gradient_max,
+            "starts": result.starts,
+        }
+
+    def _set_point(self, params: Mapping[str, float], cov_log: np.ndarray | None) -> None:
+        self.params_ = pd.Series({n: float(params[n]) for n in self.PARAMS}, name="estimate")
+        self.cov_log_ = None if cov_log is None else np.asarray(cov_log, dtype=float)
+        self._draws = {n: np.full((1, 1), self.params_[n]) for n in self.PARAMS}
+
+    def sample_laplace(self, draws: int = 2000, random_seed: int | None = None):
+        """Replace the point estimate's single draw by Laplace draws (parameter uncertainty).
+
+        Draws log-parameters from the normal approximation at the maximum, ``N(log theta_hat,
+        H^-1)``, so every draw is positive. Predictions then carry parameter uncertainty.
+
+        Parameters
+        ----------
+        draws : int
+            Number of draws.
+        random_seed : int, optional
+            Seed of the generator used.
+
+        Returns
+        -------
+        self
+        """
+        self._require_fitted()
+        if self.cov_log_ is None:
+            raise ValidationError("This fit has no covariance matrix to draw from.")
+        rng = np.random.default_rng(random_seed)
+        log_draws = rng.multivariate_normal(
+            np.log(self.params_.to_numpy()), self.cov_log_, size=draws
+        )
+        self._draws = {n: np.exp(log_draws[None, :, i]) for i, n in enumerate(self.PARAMS)}
+        return self
+
+    # ------------------------------------------------------------------ results
+    def _require_fitted(self) -> None:
+        if not hasattr(self, "params_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet: call .fit(data) first "
+                f"(or {type(self).__name__}.load(path))."
+            )
+
+    @property
+    def params(self) -> pd.Series:
+        """Point estimates (maximum likelihood, or posterior means for a Bayesian fit)."""
+        self._require_fitted()
+        return self.params_.copy()
+
+    @property
+    def draws(self) -> dict[str, np.ndarray]:
+        """Parameter draws, ``name -> array (chain, draw)``; ``1 x 1`` for a point fit."""
+        self._require_fitted()
+        return {n: v.copy() for n, v in self._draws.items()}
+
+    @property
+    def n_draws(self) -> int:
+        """Number of parameter draws predictions are averaged over."""
+        self._require_fitted()
+        return _draws.n_draws(self._draws)
+
+    @property
+    def aic_(self) -> float:
+        """Akaike information criterion, ``2k - 2 LL``."""
+        return 2 * len(self.PARAMS) - 2 * self.log_likelihood_
+
+    @property
+    def bic_(self) -> float:
+        """Bayesian information criterion, ``k ln n - 2 LL`` (n = customers)."""
+        return len(self.PARAMS) * np.log(self.n_customers_) - 2 * self.log_likelihood_
+
+    @property
+    def cov_(self) -> pd.DataFrame:
+        """Covariance of the natural-scale estimates (delta method from log-parameters)."""
+        self._require_fitted()
+        scale = self.params_.to_numpy()
+        return pd.DataFrame(
+            self.cov_log_ * np.outer(scale, scale), index=self.PARAMS, columns=self.PARAMS
+        )
+
+    def summary(self, interval: float = 0.95) -> pd.DataFrame:
+        """Table of estimates with standard errors and intervals.
+
+        For a maximum-likelihood fit: estimate, standard error (delta method) and a Wald
+        interval computed on the log scale (so it stays positive). The log-likelihood, AIC,
+        BIC and customer counts are in ``.attrs``.
+        """
+        self._require_fitted()
+        if self.method_ != "mle":
+            from models import _bayes
+
+            return _bayes.summary(self, interval)
+        z = stats.norm.ppf((1 + interval) / 2)
+        se_log = np.sqrt(np.diag(self.cov_log_))
+        estimate = self.params_.to_numpy()
+        table = pd.DataFrame(
+            {
+                "estimate": estimate,
+                "std_err": estimate * se_log,
+                "lower": estimate * np.exp(-z * se_log),
+                "upper": estimate * np.exp(z * se_log),
+            },
+            index=pd.Index(self.PARAMS, name="parameter"),
+        )
+        table.attrs.update(
+            {
+                "model": type(self).__name__,
+                "interval": interval,
+                "log_likelihood": self.log_likelihood_,
+                "aic": self.aic_,
+                "bic": self.bic_,
+                "n_customers": self.n_customers_,
+                "n_patterns": self.n_patterns_,
+                "time_unit": self.time_unit_,
+            }
+        )
+        return table
+
+    # ------------------------------------------------------------------ predictions
+    def _require_interval_draws(self, interval: float | None) -> None:
+        if interval is not None and self.n_draws < 2:
+            raise ValidationError(
+                "interval needs parameter draws, but this is a point fit with one draw: call "
+                ".sample_laplace(draws=2000, random_seed=...) after fitting, or fit with "
+                "method='nuts'."
+            )
+
+    def _per_customer(
+        self,
+        function: Callable,
+        data: pd.DataFrame,
+        name: str,
+        *,
+        interval: float | None = None,
+        return_draws: bool = False,
+        arrays: Mapping[str, np.ndarray] | None = None,
+        **kwargs,
+    ):
+        """Evaluate ``function(params, **kwargs, **customer_arrays)`` for every customer.
+
+        Returns a Series (mean over draws), a DataFrame (mean, sd, lower, upper) when
+        ``interval`` is given, or an ``xarray.DataArray`` (chain, draw, customer) when
+        ``return_draws``. Customers keep the caller's ids and order.
+        """
+        self._require_fitted()
+        self._require_interval_draws(interval)
+        if arrays is None:
+            arrays = self._prediction_arrays(data)
+        params = _draws.with_customer_axis(self._draws)
+        n = len(data)
+
+        def compute(chunk: slice) -> np.ndarray:
+            return function(params, **kwargs, **{k: v[chunk] for k, v in arrays.items()})
+
+        if return_draws:
+            values = np.broadcast_to(compute(slice(0, n)), (*self._draws[self.PARAMS[0]].shape, n))
+            return _draws.as_data_array(values, data.index, name)
+        return _draws.summarize(compute, n, self.n_draws, interval, data.index, name)
+
+    def _population(
+        self,
+        function: Callable,
+        t,
+        name: str,
+        *,
+        interval: float | None = None,
+        **kwargs,
+    ):
+        """Evaluate ``function(params, t, **kwargs)`` for an array of horizons ``t``.
+
+        Returns a float for scalar ``t`` and a point fit, else a Series/DataFrame indexed by t.
+        """
+        self._require_fitted()
+        self._require_interval_draws(interval)
+        t_values = np.atleast_1d(np.asarray(t, dtype=float))
+        params = _draws.with_customer_axis(self._draws)
+        index = pd.Index(t_values, name="t")
+
+        def compute(chunk: slice) -> np.ndarray:
+            return function(params, t_values[chunk], **kwargs)
+
+        result = _draws.summarize(compute, t_values.size, self.n_draws, interval, index, name)
+        if np.ndim(t) == 0 and interval is None:
+            return float(result.iloc[0])
+        return result
+
+    # ------------------------------------------------------------------ persistence
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready description: settings, estimates, covariance, draws, fit statistics."""
+        self._require_fitted()
+        from models import __version__
+
+        out = {
+            "format": SAVE_FORMAT,
+            "model": type(self).__name__,
+            "version": __version__,
+            "settings": self.get_settings(),
+            "method": self.method_,
+            "params": self.params_.to_dict(),
+            "cov_log": None if self.cov_log_ is None else self.cov_log_.tolist(),
+            "draws": {n: v.tolist() for n, v in self._draws.items()},
+            "log_likelihood": getattr(self, "log_likelihood_", None),
+            "n_customers": self.n_customers_,
+            "n_patterns": self.n_patterns_,
+            "time_unit": self.time_unit_,
+        }
+        return out
+
+    def save(self, path: str | Path) -> None:
+        """Write the fitted model to a JSON file (never the training data, never a pickle)."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1, default=_json_default))
+
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, Any]):
+        """Rebuild a fitted model from :meth:`to_dict` output."""
+        if payload.get("model") != cls.__name__:
+            raise ValidationError(
+                f"this file holds a {payload.get('model')}, not a {cls.__name__}; load it with "
+                f"models.{payload.get('model')}.load(path)."
+            )
+        model = cls(**payload["settings"])
+        cov = payload["cov_log"]
+        model._set_point(payload["params"], None if cov is None else np.array(cov))
+        model._draws = {n: np.asarray(v, dtype=float) for n, v in payload["draws"].items()}
+        model.method_ = payload["method"]
+        model.log_likelihood_ = payload["log_likelihood"]
+        model.n_customers_ = payload["n_customers"]
+        model.n_patterns_ = payload["n_patterns"]
+        model.time_unit_ = payload["time_unit"]
+        return model
+
+    @classmethod
+    def load(cls, path: str | Path):
+        """Read a model written by :meth:`save`."""
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot save {type(value).__name__} to JSON")

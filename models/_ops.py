@@ -1,0 +1,89 @@
+"""Operation tables: the vocabulary a log-likelihood is written in.
+
+Every model writes its log-likelihood once, as a function of an ``ops`` table, so the very
+same text runs on numpy/scipy (maximum likelihood, predictions) and on pytensor (inside a
+PyMC model, where gradients come from automatic differentiation). A table is a frozen
+record of functions with numpy's broadcasting semantics.
+
+``NUMPY`` is built at import; the pytensor table is built on first use by :func:`pytensor_ops`
+so that importing :mod:`models` never imports pytensor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from scipy import special
+
+from models import _special
+
+
+@dataclass(frozen=True)
+class Ops:
+    """Elementwise functions a log-likelihood may use (all broadcast like numpy)."""
+
+    name: str
+    log: Callable
+    log1p: Callable
+    exp: Callable
+    gammaln: Callable
+    betaln: Callable
+    logaddexp: Callable
+    log1mexp: Callable
+    log_hyp2f1: Callable
+    where: Callable
+    maximum: Callable
+    minimum: Callable
+    abs: Callable
+
+
+def _log1mexp_numpy(x):
+    """``log(1 - exp(x))`` for ``x <= 0``, accurate near 0 and for large negative x."""
+    x = np.asarray(x, dtype=float)
+    with np.errstate(divide="ignore"):
+        return np.where(x > -np.log(2.0), np.log(-np.expm1(x)), np.log1p(-np.exp(x)))
+
+
+NUMPY = Ops(
+    name="numpy",
+    log=np.log,
+    log1p=np.log1p,
+    exp=np.exp,
+    gammaln=special.gammaln,
+    betaln=special.betaln,
+    logaddexp=np.logaddexp,
+    log1mexp=_log1mexp_numpy,
+    log_hyp2f1=_special.log_hyp2f1_numpy,
+    where=np.where,
+    maximum=np.maximum,
+    minimum=np.minimum,
+    abs=np.abs,
+)
+
+
+@cache
+def pytensor_ops() -> Ops:
+    """Return the pytensor operation table (imports pytensor on first call)."""
+    import pytensor.tensor as pt
+
+    def betaln(a, b):
+        return pt.gammaln(a) + pt.gammaln(b) - pt.gammaln(a + b)
+
+    return Ops(
+        name="pytensor",
+        log=pt.log,
+        log1p=pt.log1p,
+        exp=pt.exp,
+        gammaln=pt.gammaln,
+        betaln=betaln,
+        logaddexp=pt.logaddexp,
+        log1mexp=pt.log1mexp,
+        log_hyp2f1=_special.log_hyp2f1_pytensor,
+        where=pt.switch,
+        maximum=pt.maximum,
+        minimum=pt.minimum,
+        abs=pt.abs,
+    )
