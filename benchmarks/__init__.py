@@ -1,0 +1,1 @@
+"""Speed and memory benchmarks, side by side with the peer libraries (see the README)."""

@@ -1,0 +1,69 @@
+"""Time and peak memory of one call, and a runner that isolates each case in a fresh process.
+
+Peak memory is the largest increase of the process's resident set size over its size just
+before the call, sampled every 5 ms by a background thread (psutil). The same measure applies to
+every library, whatever allocator it uses.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+import psutil
+
+
+def measure(function: Callable[[], object]) -> dict:
+    """Run ``function()`` once; return wall seconds and peak RSS increase in MiB."""
+    process = psutil.Process()
+    baseline = process.memory_info().rss
+    peak = baseline
+    done = threading.Event()
+
+    def poll() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, process.memory_info().rss)
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    start = time.perf_counter()
+    result = function()
+    seconds = time.perf_counter() - start
+    done.set()
+    watcher.join()
+    peak = max(peak, process.memory_info().rss)
+    return {"seconds": seconds, "peak_mib": (peak - baseline) / 2**20, "result": result}
+
+
+def run_isolated(module: str, case: dict, timeout: float = 3600) -> dict:
+    """Run ``python -m <module> --case '<json>'`` and parse the JSON line it prints last."""
+    completed = subprocess.run(
+        [sys.executable, "-m", module, "--case", json.dumps(case)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if completed.returncode != 0:
+        return {"error": completed.stderr.strip().splitlines()[-1:] or ["failed"]}
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def print_table(rows: list[dict], columns: list[str]) -> None:
+    """Print rows as a fixed-width table."""
+    widths = {c: max(len(c), *(len(_fmt(r.get(c))) for r in rows)) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns))
+    print("  ".join("-" * widths[c] for c in columns))
+    for row in rows:
+        print("  ".join(_fmt(row.get(c)).ljust(widths[c]) for c in columns))
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.6g}"
+    return "" if value is None else str(value)
