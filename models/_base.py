@@ -39,6 +39,32 @@ from models._validation import (
 SAVE_FORMAT = 1
 
 
+def unique_rows(arrays: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Unique rows of equal-length 1-d arrays, and each row's position among them.
+
+    Each column is hashed to integer codes and the codes are folded pairwise into one key
+    (re-factorised at every step, so it never overflows): linear time, no row sort. Unique
+    rows keep the order of their first occurrence.
+
+    Returns
+    -------
+    patterns : dict
+        The unique rows, same keys as ``arrays``.
+    inverse : numpy.ndarray
+        ``patterns[k][inverse] == arrays[k]`` for every key.
+    """
+    names = list(arrays)
+    columns = [np.asarray(arrays[n], dtype=float) for n in names]
+    key, _ = pd.factorize(columns[0])
+    for column in columns[1:]:
+        codes, uniques = pd.factorize(column)
+        key, _ = pd.factorize(key.astype(np.int64) * len(uniques) + codes)
+    n_unique = int(key.max()) + 1 if key.size else 0
+    first_row = np.full(n_unique, key.size, dtype=np.int64)
+    np.minimum.at(first_row, key, np.arange(key.size))
+    return {n: c[first_row] for n, c in zip(names, columns, strict=True)}, key
+
+
 def compress_patterns(
     arrays: Mapping[str, np.ndarray], weights: np.ndarray | None = None
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -64,12 +90,10 @@ def compress_patterns(
     >>> p["x"].tolist(), c.tolist()
     ([0.0, 1.0], [2.0, 1.0])
     """
-    names = list(arrays)
-    stacked = np.column_stack([np.asarray(arrays[n], dtype=float) for n in names])
-    unique, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    w = np.ones(stacked.shape[0]) if weights is None else np.asarray(weights, dtype=float)
-    counts = np.bincount(inverse.ravel(), weights=w, minlength=unique.shape[0])
-    return {n: unique[:, i] for i, n in enumerate(names)}, counts
+    patterns, inverse = unique_rows(arrays)
+    w = np.ones(inverse.size) if weights is None else np.asarray(weights, dtype=float)
+    counts = np.bincount(inverse, weights=w, minlength=len(next(iter(patterns.values()))))
+    return patterns, counts
 
 
 class BaseModel:
@@ -344,16 +368,9 @@ class BaseModel:
         self._require_interval_draws(interval)
         if arrays is None:
             arrays = self._prediction_arrays(data)
-        params = _draws.with_customer_axis(self._draws)
-        n = len(data)
-
-        def compute(chunk: slice) -> np.ndarray:
-            return function(params, **kwargs, **{k: v[chunk] for k, v in arrays.items()})
-
-        if return_draws:
-            values = np.broadcast_to(compute(slice(0, n)), (*self._draws[self.PARAMS[0]].shape, n))
-            return _draws.as_data_array(values, data.index, name)
-        return _draws.summarize(compute, n, self.n_draws, interval, data.index, name)
+        return evaluate_on_patterns(
+            function, self._draws, arrays, data.index, name, interval, return_draws, **kwargs
+        )
 
     def _population(
         self,
@@ -431,6 +448,66 @@ class BaseModel:
     def load(cls, path: str | Path):
         """Read a model written by :meth:`save`."""
         return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def evaluate_on_patterns(
+    function: Callable,
+    draws: Mapping[str, np.ndarray],
+    arrays: Mapping[str, np.ndarray],
+    index: pd.Index,
+    name: str,
+    interval: float | None,
+    return_draws: bool,
+    **kwargs,
+):
+    """Evaluate ``function(params, **kwargs, **arrays)`` per unique pattern, then per customer.
+
+    A prediction depends on a customer only through ``arrays`` (the sufficient statistics),
+    so customers sharing a pattern share every draw of it: evaluating unique patterns and
+    gathering is exact and, on real data, several times cheaper.
+    """
+    params = _draws.with_customer_axis(draws)
+    return summarize_by_pattern(
+        lambda patterns: function(params, **kwargs, **patterns),
+        arrays,
+        np.shape(next(iter(draws.values()))),
+        index,
+        name,
+        interval,
+        return_draws,
+    )
+
+
+def summarize_by_pattern(
+    compute: Callable[[dict], np.ndarray],
+    arrays: Mapping[str, np.ndarray],
+    draw_shape: tuple[int, int],
+    index: pd.Index,
+    name: str,
+    interval: float | None,
+    return_draws: bool,
+):
+    """Summarise ``compute(pattern_arrays) -> (chain, draw, n)`` over draws, per customer.
+
+    ``compute`` receives slices of the unique rows of ``arrays``; results are expanded back
+    to the customers of ``index`` (same order).
+    """
+    patterns, inverse = unique_rows(arrays)
+    n_patterns = len(next(iter(patterns.values())))
+
+    def on_chunk(chunk: slice) -> np.ndarray:
+        return compute({k: v[chunk] for k, v in patterns.items()})
+
+    if return_draws:
+        values = np.broadcast_to(on_chunk(slice(0, n_patterns)), (*draw_shape, n_patterns))
+        return _draws.as_data_array(values[..., inverse], index, name)
+    n_draws = int(np.prod(draw_shape))
+    summary = _draws.summarize(
+        on_chunk, n_patterns, n_draws, interval, pd.RangeIndex(n_patterns), name
+    )
+    expanded = summary.iloc[inverse]
+    expanded.index = index
+    return expanded
 
 
 def _json_default(value):

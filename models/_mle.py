@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize
+from threadpoolctl import threadpool_limits
 
 from models._validation import ConvergenceError
 
@@ -99,6 +100,29 @@ def _hessian_points(u: np.ndarray, h: float) -> tuple[np.ndarray, Callable]:
     return np.array(points), assemble
 
 
+def _optimize_from(
+    start: np.ndarray, objective_and_gradient: Callable, names: tuple, max_iterations: int
+) -> dict:
+    """One L-BFGS-B run on log-parameters from ``start``; what it reached and how."""
+    res = optimize.minimize(
+        objective_and_gradient,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-LOG_BOUND, LOG_BOUND)] * len(names),
+        options={"maxiter": max_iterations, "ftol": 1e-15, "gtol": 1e-9, "maxcor": 20},
+    )
+    _, grad = objective_and_gradient(res.x)
+    return {
+        "start": dict(zip(names, np.exp(start).tolist(), strict=True)),
+        "log_params": res.x,
+        "objective": float(res.fun),
+        "gradient_max": float(np.max(np.abs(grad))),
+        "iterations": int(res.nit),
+        "message": str(res.message),
+    }
+
+
 def maximize(
     total_loglik: Callable[[np.ndarray], np.ndarray],
     names: Sequence[str],
@@ -173,27 +197,11 @@ def maximize(
         raise ValueError("n_starts > 1 needs a numpy.random.Generator (pass random_seed).")
     u0 = np.log(np.asarray(initial, dtype=float))
     starts = [u0] + [u0 + rng.normal(size=k) for _ in range(n_starts - 1)]
-    runs = []
-    for start in starts:
-        res = optimize.minimize(
-            objective_and_gradient,
-            start,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(-LOG_BOUND, LOG_BOUND)] * k,
-            options={"maxiter": max_iterations, "ftol": 1e-15, "gtol": 1e-9, "maxcor": 20},
-        )
-        _, grad = objective_and_gradient(res.x)
-        runs.append(
-            {
-                "start": dict(zip(names, np.exp(start).tolist(), strict=True)),
-                "log_params": res.x,
-                "objective": float(res.fun),
-                "gradient_max": float(np.max(np.abs(grad))),
-                "iterations": int(res.nit),
-                "message": str(res.message),
-            }
-        )
+    # Multithreaded BLAS only adds overhead on the optimiser's tiny (k x k) linear algebra.
+    with threadpool_limits(limits=1, user_api="blas"):
+        runs = [
+            _optimize_from(start, objective_and_gradient, names, max_iterations) for start in starts
+        ]
     best = min(runs, key=lambda run: run["objective"])
     u = best["log_params"]
     tried = (

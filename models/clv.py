@@ -1,0 +1,251 @@
+"""Customer lifetime value: a purchase model and a spend model combined, with uncertainty.
+
+Value is to the business: revenue times a user-given ``margin`` (``P`` of the rule of thumb;
+default 1.0, i.e. revenue). Two quantities:
+
+- **Fixed-horizon CLV** over ``horizon`` time units, in steps of ``step`` units, discounted at
+  the end of each step::
+
+      CLV = margin * sum_k  E[spend] * (E[Y(k s)] - E[Y((k - 1) s)]) / (1 + d_s)^k
+
+  where ``E[Y(t)]`` is the model's conditional expected purchases in the next ``t`` units and
+  ``d_s`` the discount rate per step. With no discounting and one step this is exactly
+  expected purchases x expected spend x margin.
+- **Residual lifetime value** with continuous discounting at force ``delta`` per time unit::
+
+      RLV = margin * E[spend] * DERT,   DERT = int_0^inf e^(-delta t) dE[Y(t)]
+          = int_0^inf delta e^(-delta t) E[Y(t)] dt  (by parts)
+
+  evaluated by Gauss-Laguerre quadrature, ``DERT ~ sum_i w_i E[Y(u_i / delta)]``: one
+  mechanism for every purchase model (for the Pareto/NBD it reproduces the closed-form DERT of
+  Fader, Hardie & Lee 2005, JMR eq. 2).
+
+Uncertainty: every quantity is computed per parameter draw. Purchase-model and spend-model
+draws are *paired* (draw i of one with draw i of the other), never averaged first, so the
+interval carries both purchase and spend parameter uncertainty. A point fit is one draw.
+
+Units: ``horizon`` and ``step`` are in the summary's time unit (``attrs["time_unit"]``);
+``discount_rate`` is the rate per ``discount_period`` (a time-unit code, default one year),
+converted with the exact unit lengths of :data:`models._units.TIME_UNITS`, never a 30-day
+month.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from numpy.polynomial.laguerre import laggauss
+
+from models import _draws
+from models._base import summarize_by_pattern
+from models._units import unit_ratio
+from models._validation import ValidationError
+
+
+def _time_unit(model, data: pd.DataFrame, time_unit: str | None) -> str:
+    unit = time_unit or data.attrs.get("time_unit") or getattr(model, "time_unit_", None)
+    if unit is None:
+        raise ValidationError(
+            "the time unit of the summary is unknown: pass time_unit='W' (or 'D', 'M', 'Y'), "
+            "or build the summary with models.rfm_summary, which records it."
+        )
+    return unit
+
+
+def _module_function(model, name: str) -> Callable:
+    return getattr(sys.modules[type(model).__module__], name)
+
+
+def _paired_draws(purchase_model, spend_model) -> tuple[dict, dict]:
+    """Flatten both models' draws to ``(1, n)`` and pair them (a single draw broadcasts)."""
+    flat = []
+    for model in (purchase_model, spend_model):
+        model._require_fitted()
+        flat.append({k: v.reshape(1, -1) for k, v in model._draws.items()})
+    n_p, n_s = (_draws.n_draws(f) for f in flat)
+    if n_p != n_s and 1 not in (n_p, n_s):
+        raise ValidationError(
+            f"the purchase model has {n_p} parameter draws and the spend model {n_s}; pairing "
+            "needs equal numbers (or a point fit on one side). Fit both with the same chains "
+            "and draws, or draw the same number of Laplace draws."
+        )
+    return flat[0], flat[1]
+
+
+def _evaluators(purchase_model, spend_model, params_p: dict, params_s: dict, data):
+    """Per-pattern evaluators of expected purchases and expected spend, and their arrays.
+
+    Both models' customer arrays are joined (prefixed ``p_`` and ``s_``) so CLV is evaluated
+    once per unique joint pattern.
+    """
+    purchase_fn = _module_function(purchase_model, "expected_purchases")
+    spend_fn = _module_function(spend_model, "conditional_expected_average_spend")
+    arrays = {f"p_{k}": v for k, v in purchase_model._prediction_arrays(data).items()}
+    arrays |= {f"s_{k}": v for k, v in spend_model._prediction_arrays(data).items()}
+    p_params = _draws.with_customer_axis(params_p)
+    s_params = _draws.with_customer_axis(params_s)
+
+    def own(patterns: dict, prefix: str) -> dict:
+        return {k.removeprefix(prefix): v for k, v in patterns.items() if k.startswith(prefix)}
+
+    def purchases(t: float, patterns: dict) -> np.ndarray:
+        return purchase_fn(p_params, t, **own(patterns, "p_"))
+
+    def spend(patterns: dict) -> np.ndarray:
+        return spend_fn(s_params, **own(patterns, "s_"))
+
+    return purchases, spend, arrays
+
+
+def _discount_per_step(discount_rate: float, discount_period: str, unit: str, step: float):
+    if discount_rate < 0:
+        raise ValidationError(f"discount_rate must be >= 0, got {discount_rate}.")
+    steps_per_period = unit_ratio(discount_period, unit) / step
+    return (1 + discount_rate) ** (1 / steps_per_period) - 1
+
+
+def _validate_margin(margin: float) -> None:
+    if not np.isfinite(margin) or margin <= 0:
+        raise ValidationError(f"margin must be a fraction of revenue > 0 (e.g. 0.3), got {margin}.")
+
+
+def customer_lifetime_value(
+    purchase_model,
+    spend_model,
+    data: pd.DataFrame,
+    *,
+    horizon: float,
+    discount_rate: float = 0.0,
+    discount_period: str = "Y",
+    margin: float = 1.0,
+    step: float = 1.0,
+    time_unit: str | None = None,
+    interval: float | None = None,
+    return_draws: bool = False,
+):
+    """Discounted value of each customer over the next ``horizon`` time units.
+
+    Parameters
+    ----------
+    purchase_model : BetaGeo, ParetoNBD, ModifiedBetaGeo
+        Fitted purchase model (point, Laplace or Bayesian).
+    spend_model : GammaGamma
+        Fitted spend model.
+    data : pandas.DataFrame
+        Summary with the columns both models need (``frequency``, ``recency``, ``T``,
+        ``monetary_value``), indexed by customer id.
+    horizon : float
+        Length of the future window, in the summary's time unit.
+    discount_rate : float
+        Discount rate per ``discount_period`` (e.g. 0.10 a year).
+    discount_period : str
+        Time-unit code of the discount rate (default ``"Y"``).
+    margin : float
+        Share of revenue kept as profit (``P``), default 1.0 (revenue).
+    step : float
+        Cash-flow step in time units (default 1 unit).
+    time_unit : str, optional
+        Overrides ``data.attrs["time_unit"]``.
+    interval : float, optional
+        Central interval over parameter draws (needs draws on at least one model).
+    return_draws : bool
+        Return the ``(chain, draw, customer)`` array.
+
+    Returns
+    -------
+    pandas.Series or pandas.DataFrame or xarray.DataArray
+        Indexed by the caller's customer ids.
+    """
+    _validate_margin(margin)
+    if horizon <= 0 or step <= 0:
+        raise ValidationError(f"horizon and step must be > 0, got {horizon} and {step}.")
+    unit = _time_unit(purchase_model, data, time_unit)
+    rate = _discount_per_step(discount_rate, discount_period, unit, step)
+    params_p, params_s = _paired_draws(purchase_model, spend_model)
+    purchases, spend, arrays = _evaluators(purchase_model, spend_model, params_p, params_s, data)
+    ends = np.append(np.arange(step, horizon, step), horizon)
+
+    def value(patterns: dict) -> np.ndarray:
+        total, previous = 0.0, 0.0
+        for k, end in enumerate(ends, start=1):
+            current = purchases(end, patterns)
+            total = total + (current - previous) / (1 + rate) ** k
+            previous = current
+        return margin * total * spend(patterns)
+
+    return _finish(value, arrays, data, params_p, params_s, interval, return_draws, "clv")
+
+
+def residual_lifetime_value(
+    purchase_model,
+    spend_model,
+    data: pd.DataFrame,
+    *,
+    discount_rate: float,
+    discount_period: str = "Y",
+    margin: float = 1.0,
+    time_unit: str | None = None,
+    n_nodes: int = 64,
+    interval: float | None = None,
+    return_draws: bool = False,
+):
+    """Discounted value of each customer's whole remaining lifetime (DERT x spend x margin).
+
+    ``DERT = sum_i w_i E[Y(u_i / delta)]`` over ``n_nodes`` Gauss-Laguerre nodes ``u_i``,
+    where ``delta = ln(1 + discount_rate)`` per ``discount_period``, converted to the summary's
+    time unit. 64 nodes give about 1e-7 relative accuracy on CDNOW; raise ``n_nodes`` for more.
+    Parameters as in :func:`customer_lifetime_value`.
+    """
+    _validate_margin(margin)
+    if discount_rate <= 0:
+        raise ValidationError(
+            "discount_rate must be > 0 for residual lifetime value (undiscounted lifetime "
+            "purchases can be infinite); use customer_lifetime_value for a fixed horizon."
+        )
+    unit = _time_unit(purchase_model, data, time_unit)
+    delta = np.log1p(discount_rate) / unit_ratio(discount_period, unit)
+    nodes, weights = laggauss(n_nodes)
+    params_p, params_s = _paired_draws(purchase_model, spend_model)
+    purchases, spend, arrays = _evaluators(purchase_model, spend_model, params_p, params_s, data)
+
+    def value(patterns: dict) -> np.ndarray:
+        dert = sum(w * purchases(u / delta, patterns) for u, w in zip(nodes, weights, strict=True))
+        return margin * dert * spend(patterns)
+
+    return _finish(
+        value, arrays, data, params_p, params_s, interval, return_draws, "residual_value"
+    )
+
+
+def _finish(value, arrays, data, params_p, params_s, interval, return_draws, name):
+    n_draws = max(_draws.n_draws(params_p), _draws.n_draws(params_s))
+    if interval is not None and n_draws < 2:
+        raise ValidationError(
+            "interval needs parameter draws, but both models are point fits: call "
+            ".sample_laplace(...) on them or fit with method='nuts'."
+        )
+    return summarize_by_pattern(
+        value, arrays, (1, n_draws), data.index, name, interval, return_draws
+    )
+
+
+def total_value(per_customer_draws, interval: float = 0.9) -> pd.Series:
+    """Sum over customers of a ``(chain, draw, customer)`` array, summarised over draws.
+
+    Sums are taken draw by draw, so the interval reflects the joint uncertainty of the
+    whole customer base (not a sum of per-customer intervals).
+    """
+    totals = np.asarray(per_customer_draws).sum(axis=-1).ravel()
+    lower, upper = np.quantile(totals, _draws.interval_bounds(interval))
+    return pd.Series(
+        {
+            "mean": totals.mean(),
+            "sd": totals.std(ddof=1) if totals.size > 1 else 0.0,
+            "lower": lower,
+            "upper": upper,
+        },
+        name=f"total ({interval:.0%} interval)",
+    )
