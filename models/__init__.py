@@ -3,16 +3,35 @@
 Public names only; see the README for a tour.
 """
 
-from models import datasets
+from models import baseline, clv, datasets, evaluate
 from models._validation import ConvergenceError, NotFittedError, ValidationError
+from models.bgbb import BetaGeoBetaBinom
 from models.bgnbd import BetaGeo
+from models.clv import customer_lifetime_value, residual_lifetime_value
+from models.data import CalibrationHoldout, calibration_holdout, rfm_summary
+from models.gamma_gamma import GammaGamma, SpendFrequencyCorrelationWarning
+from models.mbgnbd import ModifiedBetaGeo
+from models.pareto_nbd import ParetoNBD
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BetaGeo",
+    "BetaGeoBetaBinom",
+    "CalibrationHoldout",
     "ConvergenceError",
+    "GammaGamma",
+    "ModifiedBetaGeo",
     "NotFittedError",
+    "ParetoNBD",
+    "SpendFrequencyCorrelationWarning",
     "ValidationError",
+    "baseline",
+    "calibration_holdout",
+    "clv",
+    "customer_lifetime_value",
     "datasets",
+    "evaluate",
+    "residual_lifetime_value",
+    "rfm_summary",
 ]

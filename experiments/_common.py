@@ -1,0 +1,80 @@
+"""Command-line options and data loading shared by the experiments."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import models
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options naming the transaction file, its columns and the calibration/holdout split."""
+    group = parser.add_argument_group("data")
+    group.add_argument(
+        "--transactions",
+        default=None,
+        help="CSV or Parquet file of transactions (default: the bundled CDNOW sample)",
+    )
+    group.add_argument("--customer-id", default="customer_id", help="customer id column")
+    group.add_argument("--date", default="date", help="transaction date column")
+    group.add_argument("--amount", default="amount", help="transaction amount column")
+    group.add_argument(
+        "--calibration-end", default="1997-09-30", help="last day of the calibration period"
+    )
+    group.add_argument("--holdout-end", default="1998-06-30", help="last day of the holdout period")
+    group.add_argument(
+        "--time-unit", default="W", choices=["D", "W", "M", "Y"], help="unit of T and horizons"
+    )
+    group.add_argument(
+        "--negative-amounts",
+        default="error",
+        choices=["error", "drop", "net"],
+        help="rule for negative amounts (returns); see models.rfm_summary",
+    )
+
+
+def load_split(args: argparse.Namespace, progress: Progress) -> models.CalibrationHoldout:
+    """Read the transactions named by ``args`` and split them into calibration and holdout."""
+    source = args.transactions or models.datasets.load_cdnow_sample()
+    name = args.transactions or "bundled CDNOW sample (2,357 customers)"
+    progress(f"reading transactions from {name}")
+    split = models.calibration_holdout(
+        source,
+        calibration_end=args.calibration_end,
+        holdout_end=args.holdout_end,
+        customer_id=args.customer_id,
+        date=args.date,
+        amount=args.amount,
+        time_unit=args.time_unit,
+        negative_amounts=args.negative_amounts,
+    )
+    progress(
+        f"{len(split.calibration):,} customers; holdout of {split.metadata['holdout_length']:.4g} "
+        f"{args.time_unit}; {split.metadata['n_new_in_holdout']:,} first seen in the holdout "
+        "(excluded)"
+    )
+    return split
+
+
+def output_folder(path: str | None, default: str) -> Path:
+    """The report folder, created if needed."""
+    folder = Path(path or default)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+class Progress:
+    """Prints numbered, timed progress lines (quiet=True prints nothing)."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.start = time.perf_counter()
+        self.step = 0
+
+    def __call__(self, message: str) -> None:
+        self.step += 1
+        if not self.quiet:
+            elapsed = time.perf_counter() - self.start
+            print(f"[{self.step:>2}] {elapsed:6.1f}s  {message}", flush=True)

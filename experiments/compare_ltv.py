@@ -1,0 +1,294 @@
+"""Compare predicted lifetime value with the S x C x P x t rule of thumb on held-out data.
+
+How far is the rule of thumb from the models, and from what customers actually did?
+
+Splits transactions at a calibration date; fits BG/NBD, Pareto/NBD and MBG/NBD with
+Gamma-Gamma spend on the calibration period (maximum likelihood with Laplace draws, and
+optionally Bayesian); computes every variant of the rule of thumb; predicts each customer's
+holdout purchases and holdout value; scores everything against what customers actually did.
+
+Writes a report folder: ``report.md`` and a self-contained ``report.html`` (tables, figures),
+``predictions.csv`` / ``predictions.parquet`` (one row per customer: calibration summary,
+actual holdout outcomes, segment flags, every method's predictions) and ``metrics.json``.
+Every number in the report can be recomputed from ``predictions.csv`` (see
+:func:`score_predictions`).
+
+Run: ``python -m experiments.compare_ltv --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import models
+from experiments._common import Progress, add_data_arguments, load_split, output_folder
+from experiments._report import Report
+from models import baseline, clv, evaluate
+
+PURCHASE_MODELS = {
+    "bgnbd": ("BG/NBD", models.BetaGeo),
+    "pareto": ("Pareto/NBD", models.ParetoNBD),
+    "mbgnbd": ("MBG/NBD", models.ModifiedBetaGeo),
+}
+INTERVAL = 0.9
+SEGMENTS = ("one_time", "repeat", "top_decile", "lapsed")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options (``--help`` lists them)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.compare_ltv", description=__doc__.split("\n\n")[0]
+    )
+    add_data_arguments(parser)
+    parser.add_argument(
+        "--margin",
+        type=float,
+        default=1.0,
+        help="profit margin P as a fraction of revenue (default 1.0: revenue)",
+    )
+    parser.add_argument(
+        "--models",
+        default="bgnbd,pareto,mbgnbd",
+        help="purchase models to fit (comma separated: bgnbd, pareto, mbgnbd)",
+    )
+    parser.add_argument(
+        "--bayes",
+        choices=["none", "nuts", "advi"],
+        default="none",
+        help="also fit every model with this Bayesian method",
+    )
+    parser.add_argument("--chains", type=int, default=2, help="MCMC chains (with --bayes nuts)")
+    parser.add_argument(
+        "--draws", type=int, default=500, help="parameter draws per chain (Laplace, NUTS or ADVI)"
+    )
+    parser.add_argument("--seed", type=int, default=20261124, help="random seed")
+    parser.add_argument("--out", default="reports/compare_ltv", help="report folder")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    return parser.parse_args(argv)
+
+
+def fit_models(cal: pd.DataFrame, args, progress: Progress) -> dict[str, tuple]:
+    """Fitted (purchase model, spend model) pairs by method label."""
+    fitted = {}
+    spend = models.GammaGamma().fit(cal)
+    spend_draws = models.GammaGamma.from_dict(spend.to_dict()).sample_laplace(
+        args.draws, random_seed=args.seed
+    )
+    for key in args.models.split(","):
+        label, model_class = PURCHASE_MODELS[key]
+        progress(f"fitting {label} by maximum likelihood (+ {args.draws} Laplace draws)")
+        model = model_class().fit(cal).sample_laplace(args.draws, random_seed=args.seed + 1)
+        fitted[f"{label} MLE"] = (model, spend_draws)
+        if args.bayes != "none":
+            progress(f"fitting {label} and Gamma-Gamma with {args.bayes}")
+            options = {"draws": args.draws, "random_seed": args.seed}
+            if args.bayes == "nuts":
+                options["chains"] = args.chains
+            purchase = model_class().fit(cal, method=args.bayes, **options)
+            spend_bayes = models.GammaGamma().fit(cal, method=args.bayes, **options)
+            fitted[f"{label} {args.bayes.upper()}"] = (purchase, spend_bayes)
+    return fitted
+
+
+def predict(cal: pd.DataFrame, fitted: dict, horizon: float, margin: float) -> pd.DataFrame:
+    """Per-customer predicted holdout purchases, value (with intervals) and P(alive)."""
+    columns = {}
+    for label, (purchase, spend) in fitted.items():
+        purchases = purchase.expected_purchases(horizon, cal, interval=INTERVAL)
+        value = clv.customer_lifetime_value(
+            purchase, spend, cal, horizon=horizon, step=horizon, margin=margin, interval=INTERVAL
+        )
+        columns[f"{label}|purchases"] = purchases["mean"]
+        columns[f"{label}|value"] = value["mean"]
+        columns[f"{label}|value_lower"] = value["lower"]
+        columns[f"{label}|value_upper"] = value["upper"]
+        columns[f"{label}|p_alive"] = purchase.p_alive(cal)
+    return pd.DataFrame(columns, index=cal.index)
+
+
+def baseline_predictions(cal: pd.DataFrame, horizon: float, margin: float) -> pd.DataFrame:
+    """Every rule-of-thumb variant's predicted holdout purchases and value, per customer."""
+    tidy = baseline.all_variants(cal, horizon=horizon, margin=margin)
+    wide = tidy.pivot(
+        index="customer_id", columns="variant", values=["predicted_purchases", "predicted_value"]
+    )
+    out = {}
+    for variant in tidy["variant"].unique():
+        label = f"rule: {variant}"
+        out[f"{label}|purchases"] = wide[("predicted_purchases", variant)]
+        out[f"{label}|value"] = wide[("predicted_value", variant)]
+    frame = pd.DataFrame(out)
+    frame.index.name = cal.index.name
+    return frame.loc[cal.index]
+
+
+def methods(predictions: pd.DataFrame) -> list[str]:
+    """Method labels present in a predictions frame, in column order."""
+    return list(dict.fromkeys(c.split("|")[0] for c in predictions.columns if "|" in c))
+
+
+def score_predictions(predictions: pd.DataFrame, margin: float) -> dict[str, pd.DataFrame]:
+    """Scorecards of every method, recomputed from the per-customer predictions file alone.
+
+    Returns ``{"value": ..., "purchases": ...}``: one row per (method, segment).
+    """
+    segments = predictions[list(SEGMENTS)].astype(bool)
+    actual = {
+        "value": margin * predictions["actual_value"],
+        "purchases": predictions["actual_purchases"],
+    }
+    tables = {}
+    for target in ("value", "purchases"):
+        rows = []
+        for method in methods(predictions):
+            kwargs = {"segments": segments}
+            if f"{method}|p_alive" in predictions:
+                kwargs["p_alive"] = predictions[f"{method}|p_alive"]
+            if target == "value" and f"{method}|value_lower" in predictions:
+                kwargs["intervals"] = {
+                    f"{INTERVAL:.0%}": (
+                        predictions[f"{method}|value_lower"],
+                        predictions[f"{method}|value_upper"],
+                    )
+                }
+            card = evaluate.scorecard(predictions[f"{method}|{target}"], actual[target], **kwargs)
+            rows.append(card.assign(method=method).set_index("method", append=True))
+        table = pd.concat(rows).reorder_levels(["method", "segment"])
+        tables[target] = table
+    return tables
+
+
+def model_comparison(fitted: dict) -> pd.DataFrame:
+    """Log-likelihood, AIC and BIC of each purchase model (maximum-likelihood fits)."""
+    rows = {}
+    for label, (purchase, _) in fitted.items():
+        if label.endswith("MLE"):
+            rows[label] = {
+                "parameters": len(purchase.PARAMS),
+                "log_likelihood": purchase.log_likelihood_,
+                "aic": purchase.aic_,
+                "bic": purchase.bic_,
+                **purchase.params.round(4).to_dict(),
+            }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Run the experiment; return the paths written and the headline metrics."""
+    progress = Progress(args.quiet)
+    split = load_split(args, progress)
+    cal, hold = split.calibration, split.holdout
+    horizon = float(split.metadata["holdout_length"])
+    fitted = fit_models(cal, args, progress)
+    progress("predicting holdout purchases and value")
+    predictions = pd.concat(
+        [
+            cal[["frequency", "recency", "T", "monetary_value", "total_value"]],
+            hold[["holdout_purchases", "holdout_value"]].rename(
+                columns={"holdout_purchases": "actual_purchases", "holdout_value": "actual_value"}
+            ),
+            evaluate.segment_customers(cal)[list(SEGMENTS)],
+            predict(cal, fitted, horizon, args.margin),
+            baseline_predictions(cal, horizon, args.margin),
+        ],
+        axis=1,
+    )
+    progress("scoring every method on the holdout")
+    scores = score_predictions(predictions, args.margin)
+    comparison = model_comparison(fitted)
+    folder = output_folder(args.out, "reports/compare_ltv")
+    progress(f"writing the report to {folder}/")
+    predictions.to_csv(folder / "predictions.csv")
+    predictions.to_parquet(folder / "predictions.parquet")
+    metrics = {
+        "settings": {k: v for k, v in vars(args).items() if k not in ("quiet",)},
+        "data": {
+            k: str(v) if isinstance(v, pd.Timestamp) else v for k, v in split.metadata.items()
+        },
+        "model_comparison": json.loads(comparison.to_json(orient="index")),
+        "scores": {target: _records(table) for target, table in scores.items()},
+    }
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=1, default=_json))
+    md, page = write_report(folder, predictions, scores, comparison, split, args)
+    progress(f"done: {md} and {page}")
+    return {"folder": folder, "metrics": metrics, "predictions": predictions}
+
+
+def _records(table: pd.DataFrame) -> list[dict]:
+    return json.loads(table.reset_index().to_json(orient="records"))
+
+
+def _json(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+def write_report(folder: Path, predictions, scores, comparison, split, args) -> tuple:
+    """The Markdown and HTML report."""
+    value = scores["value"]
+    overall = value.xs("all", level="segment")
+    best = overall["mae"].idxmin()
+    rules = [m for m in overall.index if m.startswith("rule:")]
+    best_rule = overall.loc[rules, "mae"].idxmin()
+    actual_total = overall["actual_total"].iloc[0]
+    report = Report("Predicted lifetime value against the S × C × P × t rule of thumb")
+    report.text(
+        f"Calibration to {split.metadata['calibration_end']:%Y-%m-%d}, holdout to "
+        f"{split.metadata['holdout_end']:%Y-%m-%d} ({split.metadata['holdout_length']:.4g} "
+        f"{split.metadata['time_unit']}); {len(predictions):,} customers. Value is revenue × "
+        f"margin with margin = {args.margin:g}"
+        + (" (the default: revenue, no margin given)." if args.margin == 1.0 else ".")
+    )
+    report.heading("Holdout value: who predicts best")
+    report.text(
+        f"Actual holdout value: {actual_total:,.2f}. Lowest mean absolute error per customer: "
+        f"{best} (MAE {overall.loc[best, 'mae']:.3f}); the best rule-of-thumb variant is "
+        f"{best_rule} (MAE {overall.loc[best_rule, 'mae']:.3f}). Aggregate error is predicted "
+        "minus actual total."
+    )
+    columns = [
+        "predicted_total",
+        "actual_total",
+        "aggregate_error_rel",
+        "mae",
+        "rmse",
+        "bias",
+        "spearman",
+        "top_decile_share",
+        "gini",
+    ]
+    report.table(overall[columns], "All customers, holdout value")
+    report.heading("Where the rule goes wrong: by segment")
+    by_segment = value.reset_index().pivot(index="method", columns="segment", values="bias")
+    report.table(
+        by_segment[[s for s in ("all",) + SEGMENTS if s in by_segment]],
+        "Mean error (predicted − actual value) per customer, by segment: positive means "
+        "the method overstates the segment's value",
+    )
+    report.heading("Holdout purchases")
+    purchases = scores["purchases"].xs("all", level="segment")
+    report.table(
+        purchases[
+            ["predicted_total", "actual_total", "aggregate_error_rel", "mae", "rmse", "spearman"]
+            + (["brier"] if "brier" in purchases else [])
+        ],
+        "All customers, holdout purchase counts",
+    )
+    report.heading("Model comparison (calibration fit)")
+    report.table(comparison, "Maximum-likelihood fits on the calibration period")
+    return report.write(folder)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point."""
+    run(parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""The contract every model keeps, checked for each model on its authors' data set.
+
+fit returns self; a clear error before fit; numpy and pytensor log-likelihoods agree; the fit
+does not depend on how customers are grouped into patterns; save/load round trip; the
+caller's frame is unchanged; outputs keep the caller's ids and order; draws give intervals
+and ``(chain, draw, customer)`` arrays.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import models
+from models._ops import NUMPY, pytensor_ops
+from models._validation import NotFittedError
+from models.bgbb import BetaGeoBetaBinom
+from models.gamma_gamma import GammaGamma
+from models.mbgnbd import ModifiedBetaGeo
+from models.pareto_nbd import ParetoNBD
+
+
+def _cdnow_with_spend() -> pd.DataFrame:
+    frame = pd.read_csv(
+        models.datasets.path("cdnow_customers_summary_with_transactions.csv"), index_col=0
+    ).rename(columns={"x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
+    frame.index.name = "customer_id"
+    frame.attrs["time_unit"] = "W"
+    return frame
+
+
+def _donations_per_donor() -> pd.DataFrame:
+    """The donations patterns expanded to one row per donor (11,104 rows)."""
+    patterns = models.datasets.load_donations()
+    rows = patterns.loc[patterns.index.repeat(patterns["weights"].astype(int))]
+    frame = rows.drop(columns="weights").reset_index(drop=True)
+    frame.index.name = "donor_id"
+    frame.attrs["time_unit"] = "Y"
+    return frame
+
+
+@dataclass(frozen=True)
+class Case:
+    model: type
+    data: Any
+    predict: Any  # (model, data) -> Series of one per-customer prediction
+
+    @property
+    def id(self) -> str:
+        return self.model.__name__
+
+
+CASES = [
+    Case(models.BetaGeo, _cdnow_with_spend, lambda m, d, **kw: m.expected_purchases(39, d, **kw)),
+    Case(ParetoNBD, _cdnow_with_spend, lambda m, d, **kw: m.expected_purchases(39, d, **kw)),
+    Case(ModifiedBetaGeo, _cdnow_with_spend, lambda m, d, **kw: m.expected_purchases(39, d, **kw)),
+    Case(
+        BetaGeoBetaBinom, _donations_per_donor, lambda m, d, **kw: m.expected_purchases(5, d, **kw)
+    ),
+    Case(
+        GammaGamma,
+        _cdnow_with_spend,
+        lambda m, d, **kw: m.conditional_expected_average_spend(d, **kw),
+    ),
+]
+
+
+@pytest.fixture(params=CASES, ids=[c.id for c in CASES], scope="module")
+def case(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def fitted(case):
+    data = case.data()
+    return case.model().fit(data), data
+
+
+def test_fit_returns_self_with_positive_finite_params(case):
+    model = case.model()
+    assert model.fit(case.data()) is model
+    assert list(model.params.index) == list(case.model.PARAMS)
+    assert np.all(np.isfinite(model.params)) and np.all(model.params > 0)
+    assert np.isfinite(model.log_likelihood_)
+
+
+def test_not_fitted_error_says_what_to_call(case):
+    model = case.model()
+    with pytest.raises(NotFittedError, match=r"call \.fit"):
+        model.params  # noqa: B018
+    with pytest.raises(NotFittedError, match=r"call \.fit"):
+        case.predict(model, case.data())
+
+
+def test_numpy_and_pytensor_loglik_agree(fitted):
+    import pytensor
+
+    model, data = fitted
+    arrays = model._fit_arrays(data)
+    arrays = (
+        {k: v[arrays["keep"]] for k, v in arrays.items() if k != "keep"}
+        if "keep" in arrays
+        else arrays
+    )
+    params = model.params.to_dict()
+    expected = model._loglik(params, arrays, NUMPY)
+    symbols = {name: pytensor.tensor.dscalar(name) for name in model.PARAMS}
+    graph = model._loglik(symbols, arrays, pytensor_ops())
+    function = pytensor.function(list(symbols.values()), graph)
+    actual = function(*[params[name] for name in model.PARAMS])
+    np.testing.assert_allclose(actual, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_fit_is_the_same_on_patterns_with_weights(fitted, case):
+    """Fitting per customer and on weighted unique patterns gives the same maximum."""
+    model, data = fitted
+    key = [c for c in ("frequency", "recency", "T", "periods", "monetary_value") if c in data]
+    patterns = data.groupby(key).size().rename("n_customers").reset_index()
+    patterns.attrs = dict(data.attrs)
+    on_patterns = case.model().fit(patterns, weights="n_customers")
+    np.testing.assert_allclose(on_patterns.params, model.params, rtol=1e-6)
+    np.testing.assert_allclose(on_patterns.log_likelihood_, model.log_likelihood_, rtol=1e-9)
+
+
+def test_save_load_round_trip(fitted, case, tmp_path):
+    model, data = fitted
+    path = tmp_path / "model.json"
+    model.save(path)
+    loaded = case.model.load(path)
+    pd.testing.assert_series_equal(loaded.params, model.params)
+    pd.testing.assert_series_equal(case.predict(loaded, data), case.predict(model, data))
+    assert "monetary_value" not in path.read_text()  # no training data in the file
+
+
+def test_caller_frame_unchanged(case):
+    data = case.data()
+    before = data.copy()
+    model = case.model().fit(data)
+    case.predict(model, data)
+    pd.testing.assert_frame_equal(data, before)
+    assert data.attrs == before.attrs
+
+
+def test_outputs_keep_caller_ids_and_order(fitted, case):
+    model, data = fitted
+    reference = case.predict(model, data)
+    shuffled = data.sample(frac=1.0, random_state=np.random.default_rng(7))
+    shuffled.index = "c-" + shuffled.index.astype(str)
+    shuffled.index.name = "who"
+    result = case.predict(model, shuffled)
+    assert result.index.equals(shuffled.index)
+    expected = reference.loc[[int(i.removeprefix("c-")) for i in shuffled.index]].to_numpy()
+    np.testing.assert_allclose(result.to_numpy(), expected, rtol=1e-12)
+
+
+def test_draws_give_intervals_and_arrays(fitted, case):
+    model, data = fitted
+    drawn = case.model.from_dict(model.to_dict()).sample_laplace(50, random_seed=11)
+    head = data.iloc[:20]
+    table = case.predict(drawn, head, interval=0.8)
+    assert list(table.columns) == ["mean", "sd", "lower", "upper"]
+    assert ((table["lower"] <= table["mean"]) & (table["mean"] <= table["upper"])).all()
+    array = case.predict(drawn, head, return_draws=True)
+    assert array.dims == ("chain", "draw", head.index.name)
+    assert array.shape == (1, 50, 20)
+    np.testing.assert_allclose(array.mean(("chain", "draw")).to_numpy(), table["mean"].to_numpy())
