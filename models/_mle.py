@@ -188,7 +188,8 @@ def maximize(
 
     def objective_and_gradient(u: np.ndarray) -> tuple[float, np.ndarray]:
         values = objective_batch(np.vstack([u[None, :], u + steps]))
-        grad = (values[1 : 1 + k] - values[1 + k :]) / (2 * GRADIENT_STEP)
+        with np.errstate(invalid="ignore"):  # inf - inf where the likelihood is not finite
+            grad = (values[1 : 1 + k] - values[1 + k :]) / (2 * GRADIENT_STEP)
         if not np.all(np.isfinite(grad)):
             grad = np.nan_to_num(grad, nan=0.0, posinf=1e10, neginf=-1e10)
         return float(values[0]), grad

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import integrate, special
 
 from models._base import BaseModel
 from models._ops import NUMPY, Ops
@@ -81,12 +81,74 @@ def _expected_new(r, alpha, a, b, t):
     ``z = t / (alpha + t)``; Euler's transformation turns ``(1 - z)^r 2F1(r, b; c; z)`` into
     ``(1 - z)^(a - 1) 2F1(c - r, a - 1; c; z)``, which stays finite when ``r`` is large (as
     ``r + x`` is for frequent buyers) and ``z`` is near 1.
+
+    Two regimes avoid that form: for small ``w = t / alpha`` the bracket cancels (and at
+    ``a = 1`` it is 0/0), so we sum ``E = r w 3F2(1, r + 1, a; 2, a + b; -w)`` directly; and
+    where ``scipy.special.hyp2f1`` fails (NaN for ``z`` near 1 with large or integer-spaced
+    parameters) or the bracket still cancels, the element is recomputed from the mixture
+    integral ``E_p[(1 - (1 + p w)^-r) / p]``, ``p ~ Beta(a, b)``
+    (:func:`_expected_new_by_quadrature`).
     """
-    a = np.where(np.abs(a - 1) < 1e-8, 1 + 1e-8, a)  # removable singularity at a = 1
-    c = a + b - 1
+    r, alpha, a, b, t = np.broadcast_arrays(
+        *(np.asarray(v, dtype=float) for v in (r, alpha, a, b, t))
+    )
+    a_safe = np.where(np.abs(a - 1) < 1e-8, 1 + 1e-8, a)
+    c = a_safe + b - 1
     z = t / (alpha + t)
-    bracket = 1 - (1 - z) ** (a - 1) * special.hyp2f1(c - r, a - 1, c, z)
-    return c / (a - 1) * bracket
+    with np.errstate(all="ignore"):
+        bracket = 1 - (1 - z) ** (a_safe - 1) * special.hyp2f1(c - r, a_safe - 1, c, z)
+        value = np.array(c / (a_safe - 1) * bracket, dtype=float)
+    w = t / alpha
+    small = (r + 1) * w < 0.1  # 12 series terms: relative error < 0.1^12
+    if small.any():
+        term, series = np.ones_like(w), np.ones_like(w)
+        for k in range(12):
+            term = term * -(r + 1 + k) * (a + k) / ((a + b + k) * (k + 2)) * w
+            series = series + term
+        value = np.where(small, r * w * series, value)
+    redo = (t > 0) & ~small
+    redo &= ~np.isfinite(value) | (value <= 0) | (np.abs(bracket) < 1e-6) | (np.abs(a - 1) < 1e-4)
+    for i in zip(*np.nonzero(np.atleast_1d(redo)), strict=True):
+        i = i if value.ndim else ()
+        value[i] = _expected_new_by_quadrature(r[i], alpha[i], a[i], b[i], t[i])
+    return np.where(t > 0, value, 0.0)
+
+
+def _expected_new_by_quadrature(r, alpha, a, b, t) -> float:
+    """``E_p[(1 - (1 + p t / alpha)^-r) / p]`` for one element (FHL05 section 3, before eq. 7).
+
+    Singular end-point powers of the beta density go to quad's algebraic weight; the rest of
+    the density is evaluated in log space (finite for any a, b > 0); without a singular end
+    the mean is passed to quad as a break point (a, b in the thousands give a narrow peak).
+    """
+    low, high = min(a - 1.0, 0.0), min(b - 1.0, 0.0)
+    log_norm = -special.betaln(a, b)
+
+    def integrand(p):
+        per_p = r * t / alpha if p == 0 else -np.expm1(-r * np.log1p(p * t / alpha)) / p
+        log_rest = log_norm
+        if a - 1 > low:
+            log_rest += (a - 1 - low) * np.log(p) if p > 0 else -np.inf
+        if b - 1 > high:
+            log_rest += (b - 1 - high) * np.log1p(-p)
+        return per_p * np.exp(log_rest)
+
+    if low == 0 and high == 0:  # no singular end: help quad find a peaked density
+        total = integrate.quad(
+            integrand, 0.0, 1.0, points=[a / (a + b)], epsabs=0.0, epsrel=1e-10, limit=400
+        )[0]
+    else:
+        total = integrate.quad(
+            integrand,
+            0.0,
+            1.0,
+            weight="alg",
+            wvar=(low, high),
+            epsabs=0.0,
+            epsrel=1e-10,
+            limit=400,
+        )[0]
+    return float(total)
 
 
 def _pmf_new(r, alpha, a, b, n, t):
