@@ -166,3 +166,14 @@ def test_draws_give_intervals_and_arrays(fitted, case):
     assert array.dims == ("chain", "draw", head.index.name)
     assert array.shape == (1, 50, 20)
     np.testing.assert_allclose(array.mean(("chain", "draw")).to_numpy(), table["mean"].to_numpy())
+
+
+@pytest.mark.parametrize("model_class", [models.BetaGeo, ParetoNBD, ModifiedBetaGeo])
+def test_customer_first_seen_at_observation_end_carries_no_information(model_class):
+    """T = 0 (first purchase on the last day): likelihood 1, so fits on summaries built to
+    the last transaction work, and such customers do not move the estimates."""
+    data = _cdnow_with_spend()
+    model = model_class().fit(data)
+    newcomer = pd.DataFrame({"frequency": [0], "recency": [0.0], "T": [0.0]})
+    arrays = model._fit_arrays(newcomer)
+    np.testing.assert_allclose(model._loglik(model.params.to_dict(), arrays), 0.0, atol=1e-12)
