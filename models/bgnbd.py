@@ -74,7 +74,7 @@ def p_alive(params: Mapping, x, t_x, T):
     return np.where(x > 0, special.expit(-_log_odds_dead(params, x, t_x, T)), 1.0)
 
 
-def _expected_new(r, alpha, a, b, t):
+def expected_new(r, alpha, a, b, t):
     """E[X(t)] for a new customer, FHL05 eq. 7, after Euler's transformation.
 
     ``(a + b - 1)/(a - 1) [1 - (alpha/(alpha + t))^r 2F1(r, b; a + b - 1; z)]`` with
@@ -151,7 +151,7 @@ def _expected_new_by_quadrature(r, alpha, a, b, t) -> float:
     return float(total)
 
 
-def _pmf_new(r, alpha, a, b, n, t):
+def pmf_new(r, alpha, a, b, n, t):
     """P(X(t) = n) for a new customer, FHL05 eq. 8.
 
     ``B(a, b+n)/B(a, b) NB(n; r, alpha/(alpha+t))
@@ -175,19 +175,19 @@ def _pmf_new(r, alpha, a, b, n, t):
 
 def expected_purchases_new_customer(params: Mapping, t):
     """Expected repeat purchases of a new customer in ``(0, t]``, FHL05 eq. 7."""
-    return _expected_new(params["r"], params["alpha"], params["a"], params["b"], t)
+    return expected_new(params["r"], params["alpha"], params["a"], params["b"], t)
 
 
 def expected_purchases(params: Mapping, t, x, t_x, T):
     """E[Y(t) | x, t_x, T]: expected purchases in ``(T, T + t]``, FHL05 eq. 10."""
     r, alpha, a, b = (params[name] for name in PARAMS)
     alive = p_alive(params, x, t_x, T)
-    return alive * _expected_new(r + x, alpha + T, a, b + x, t)
+    return alive * expected_new(r + x, alpha + T, a, b + x, t)
 
 
 def probability_of_purchases(params: Mapping, n, t):
     """P(X(t) = n) for a new customer, FHL05 eq. 8."""
-    return _pmf_new(params["r"], params["alpha"], params["a"], params["b"], n, t)
+    return pmf_new(params["r"], params["alpha"], params["a"], params["b"], n, t)
 
 
 def conditional_probability_of_purchases(params: Mapping, n, t, x, t_x, T):
@@ -198,7 +198,7 @@ def conditional_probability_of_purchases(params: Mapping, n, t, x, t_x, T):
     """
     r, alpha, a, b = (params[name] for name in PARAMS)
     alive = p_alive(params, x, t_x, T)
-    future = _pmf_new(r + x, alpha + T, a, b + x, n, t)
+    future = pmf_new(r + x, alpha + T, a, b + x, n, t)
     return np.where(n == 0, 1 - alive, 0.0) + alive * future
 
 
