@@ -3,7 +3,7 @@
 Public names only; see the README for a tour.
 """
 
-from models import baseline, clv, datasets, evaluate
+from models import baseline, clv, datasets, evaluate, plots
 from models._validation import ConvergenceError, NotFittedError, ValidationError
 from models.bgbb import BetaGeoBetaBinom
 from models.bgnbd import BetaGeo
@@ -32,6 +32,7 @@ __all__ = [
     "customer_lifetime_value",
     "datasets",
     "evaluate",
+    "plots",
     "residual_lifetime_value",
     "rfm_summary",
 ]
