@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+import pandas as pd
 
 import models
 
@@ -35,7 +38,17 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_split(args: argparse.Namespace, progress: Progress) -> models.CalibrationHoldout:
+@dataclass(frozen=True)
+class Split:
+    """The calibration/holdout split, and the transactions when they are in memory."""
+
+    calibration: pd.DataFrame
+    holdout: pd.DataFrame
+    metadata: dict
+    transactions: pd.DataFrame | None
+
+
+def load_split(args: argparse.Namespace, progress: Progress) -> Split:
     """Read the transactions named by ``args`` and split them into calibration and holdout."""
     source = args.transactions or models.datasets.load_cdnow_sample()
     name = args.transactions or "bundled CDNOW sample (2,357 customers)"
@@ -55,7 +68,12 @@ def load_split(args: argparse.Namespace, progress: Progress) -> models.Calibrati
         f"{args.time_unit}; {split.metadata['n_new_in_holdout']:,} first seen in the holdout "
         "(excluded)"
     )
-    return split
+    in_memory = source if isinstance(source, pd.DataFrame) else None
+    if in_memory is not None:
+        in_memory = in_memory.rename(
+            columns={args.customer_id: "customer_id", args.date: "date", args.amount: "amount"}
+        )
+    return Split(split.calibration, split.holdout, split.metadata, in_memory)
 
 
 def output_folder(path: str | None, default: str) -> Path:

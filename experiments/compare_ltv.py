@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,7 +27,7 @@ import pandas as pd
 import models
 from experiments._common import Progress, add_data_arguments, load_split, output_folder
 from experiments._report import Report
-from models import baseline, clv, evaluate
+from models import baseline, clv, evaluate, plots
 
 PURCHASE_MODELS = {
     "bgnbd": ("BG/NBD", models.BetaGeo),
@@ -214,7 +213,10 @@ def run(args: argparse.Namespace) -> dict:
         "scores": {target: _records(table) for target, table in scores.items()},
     }
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=1, default=_json))
-    md, page = write_report(folder, predictions, scores, comparison, split, args)
+    report = write_report(predictions, scores, comparison, split, args)
+    progress("drawing figures")
+    add_figures(report, fitted, split, predictions, args)
+    md, page = report.write(folder)
     progress(f"done: {md} and {page}")
     return {"folder": folder, "metrics": metrics, "predictions": predictions}
 
@@ -229,8 +231,8 @@ def _json(value):
     return str(value)
 
 
-def write_report(folder: Path, predictions, scores, comparison, split, args) -> tuple:
-    """The Markdown and HTML report."""
+def write_report(predictions, scores, comparison, split, args) -> Report:
+    """The report's tables and the sentences stating what they show."""
     value = scores["value"]
     overall = value.xs("all", level="segment")
     best = overall["mae"].idxmin()
@@ -282,7 +284,58 @@ def write_report(folder: Path, predictions, scores, comparison, split, args) -> 
     )
     report.heading("Model comparison (calibration fit)")
     report.table(comparison, "Maximum-likelihood fits on the calibration period")
-    return report.write(folder)
+    return report
+
+
+def add_figures(report: Report, fitted: dict, split, predictions: pd.DataFrame, args) -> None:
+    """Tracking, conditional expectations, value deciles and LTV against the rule."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    label = next(iter(fitted))
+    purchase, spend = fitted[label]
+    report.heading("Figures")
+    if split.transactions is not None:
+        figure, ax = plt.subplots(figsize=(8, 4.5))
+        plots.plot_cumulative_transactions(
+            split.transactions,
+            purchase,
+            calibration_end=split.metadata["calibration_end"],
+            holdout_end=split.metadata["holdout_end"],
+            ax=ax,
+        )
+        report.figure(figure, "tracking", f"Cumulative repeat transactions, actual vs {label}")
+        plt.close(figure)
+    figure, ax = plt.subplots(figsize=(7, 4.5))
+    plots.plot_conditional_expectations(purchase, split.calibration, split.holdout, ax=ax)
+    report.figure(
+        figure,
+        "conditional_expectations",
+        f"Holdout purchases by calibration frequency, actual vs {label}",
+    )
+    plt.close(figure)
+    figure, ax = plt.subplots(figsize=(7, 4.5))
+    plots.plot_value_deciles(
+        predictions[f"{label}|value"], predictions["actual_value"] * args.margin, label=label, ax=ax
+    )
+    report.figure(figure, "value_deciles", f"Holdout value by decile of {label}'s prediction")
+    plt.close(figure)
+    rule = baseline.rule_of_thumb(split.calibration, margin=args.margin)
+    horizon = rule.t / baseline.months_per_unit(split.metadata["time_unit"])  # months -> units
+    lifetime = clv.customer_lifetime_value(
+        purchase, spend, split.calibration, horizon=horizon, step=horizon / 12, margin=args.margin
+    )
+    figure, ax = plt.subplots(figsize=(7, 4.5))
+    plots.plot_ltv_distribution(lifetime, baseline=rule, ax=ax)
+    report.figure(
+        figure,
+        "ltv_distribution",
+        f"{label} value of each customer over the rule's lifetime t = {rule.t:.3g} months, "
+        "against the rule's single S × C × P × t number",
+    )
+    plt.close(figure)
 
 
 def main(argv: list[str] | None = None) -> None:
