@@ -187,7 +187,7 @@ def fit(summary: pd.DataFrame, args, seed: int):
         purchase = model_class().fit(summary).sample_laplace(args.draws, random_seed=seed)
         spend = models.GammaGamma().fit(summary).sample_laplace(args.draws, random_seed=seed + 1)
     else:
-        options = {"draws": args.draws, "random_seed": seed}
+        options = {"draws": args.draws, "random_seed": seed, "progressbar": not args.quiet}
         if args.bayes == "nuts":
             options["chains"] = args.chains
         purchase = model_class().fit(summary, method=args.bayes, **options)
@@ -212,8 +212,9 @@ def analyse_group(summary: pd.DataFrame, label: str, args, seed: int, grid_costs
     p_draws = {k: v[:n] for k, v in p_draws.items()}
     s_draws = {k: v[:n] for k, v in s_draws.items()}
     first = summary["first_spend"].to_numpy()
-    boot = rng.integers(first.size, size=(n, first.size))
-    first_mean = first[boot].mean(axis=1)  # bootstrap: uncertainty of the mean first spend
+    # uncertainty of the mean first-purchase spend: its sampling distribution (normal)
+    spread = first.std(ddof=1) / np.sqrt(first.size) if first.size > 1 else 0.0
+    first_mean = first.mean() + spread * rng.standard_normal(n)
     times = sim.time_grid(args.horizon)
     curve = sim.expected_value_curve(
         module, p_draws, s_draws, first_mean, times, delta, args.margin
@@ -546,6 +547,12 @@ def write_report(folder, groups, new, segments, tables, summary, args) -> tuple:
             "CAC by cohort: "
             + ", ".join(f"{g} {c:g}" for g, c in new["cac"].items() if g != "all")
             + f"; pooled CAC {new.loc['all', 'cac']:.2f} ({pooled})."
+        )
+    skipped = sorted(set(summary["cohort"]) - set(new.index))
+    if skipped:
+        report.text(
+            f"Cohorts not analysed on their own (fewer than {args.min_cohort} customers, or no "
+            f"CAC given): {', '.join(skipped)}."
         )
     report.heading("Headline")
     report.text(
