@@ -98,8 +98,12 @@ def main() -> None:
             for library in ("ours", "lifetimes"):
                 if library == "lifetimes" and n > args.lifetimes_max:
                     continue
-                case = {"model": model, "dataset": dataset, "resolution": resolution,
-                        "library": library}
+                case = {
+                    "model": model,
+                    "dataset": dataset,
+                    "resolution": resolution,
+                    "library": library,
+                }
                 result = run_isolated("benchmarks.bench_fit", case)
                 if "error" in result:
                     row[f"{library} s"] = f"error: {result['error']}"
@@ -109,13 +113,21 @@ def main() -> None:
                 row[f"{library} LL"] = result["log_likelihood"]
             if isinstance(row.get("lifetimes s"), float):
                 row["speed-up"] = row["lifetimes s"] / row["ours s"]
-                row["LL rel diff"] = abs(row["ours LL"] - row["lifetimes LL"]) / abs(
-                    row["ours LL"]
-                )
+                row["LL rel diff"] = abs(row["ours LL"] - row["lifetimes LL"]) / abs(row["ours LL"])
             rows.append(row)
             print(f"done: {model} {dataset} {resolution}", flush=True)
-    columns = ["model", "data", "T", "ours s", "lifetimes s", "speed-up", "ours MiB",
-               "lifetimes MiB", "ours LL", "LL rel diff"]
+    columns = [
+        "model",
+        "data",
+        "T",
+        "ours s",
+        "lifetimes s",
+        "speed-up",
+        "ours MiB",
+        "lifetimes MiB",
+        "ours LL",
+        "LL rel diff",
+    ]
     print_table(rows, columns)
 
 

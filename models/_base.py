@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from models import _draws, _mle
+from models import _draws, _mle, _spark
 from models._ops import NUMPY
 from models._validation import (
     NotFittedError,
@@ -167,6 +167,8 @@ class BaseModel:
         -------
         self
         """
+        if _spark.is_spark_dataframe(data):  # compress in Spark, fit the patterns here
+            return _spark.fit(self, data, method, weights=weights, **kwargs)
         arrays = self._fit_arrays(data)
         w = validate_positive_integer_weights(data, weights)
         if "keep" in arrays:  # models that fit on a subset of rows (Gamma-Gamma)
@@ -201,12 +203,20 @@ class BaseModel:
         return total
 
     def _fit_mle(self, patterns: Mapping, counts: np.ndarray) -> None:
+        from models import _autodiff
+
         initial = {**self.INITIAL, **(self.initial_params or {})}
         rng = np.random.default_rng(self.random_seed) if self.n_starts > 1 else None
+        total = self._total_loglik(patterns, counts)
+        start = [initial[name] for name in self.PARAMS]
+        # Exact gradients by forward-mode AD of the same loglik (None: finite differences).
+        gradient = _autodiff.gradient_for(
+            self._loglik, self.PARAMS, patterns, counts, total, np.array([start])
+        )
         result = _mle.maximize(
-            self._total_loglik(patterns, counts),
+            total,
             self.PARAMS,
-            [initial[name] for name in self.PARAMS],
+            start,
             n_customers=counts.sum(),
             n_rows=counts.size,
             penalizer=self.penalizer,
@@ -214,6 +224,7 @@ class BaseModel:
             rng=rng,
             max_iterations=self.max_iterations,
             model_name=type(self).__name__,
+            value_and_gradient=gradient,
         )
         self._set_point(result.params, result.cov_log)
         self.log_likelihood_ = result.log_likelihood
@@ -364,6 +375,10 @@ class BaseModel:
         ``interval`` is given, or an ``xarray.DataArray`` (chain, draw, customer) when
         ``return_draws``. Customers keep the caller's ids and order.
         """
+        if _spark.is_spark_dataframe(data):  # a Spark DataFrame, scored by mapInPandas
+            return _spark.per_customer(
+                self, function, data, name, interval=interval, return_draws=return_draws, **kwargs
+            )
         self._require_fitted()
         self._require_interval_draws(interval)
         if arrays is None:

@@ -6,11 +6,15 @@ log-likelihood per customer (so tolerances mean the same for 100 or 10 million c
 plus an optional L2 penalty ``penalizer * sum(theta**2)`` (the same convention as
 ``lifetimes``).
 
-Gradients and the Hessian come from central finite differences in ``u``. Because every
-log-likelihood broadcasts over a leading parameter axis, all ``2k`` gradient points (or the
-``2k^2 + 1`` Hessian points) are evaluated in a single vectorised call. The covariance of the
-estimates is the inverse Hessian of the (penalised) negative log-likelihood, mapped to the
-natural scale by the delta method: ``cov(theta) = D cov(u) D`` with ``D = diag(theta)``.
+Gradients come from ``value_and_gradient`` when the caller supplies one (the models pass
+forward-mode automatic differentiation of their own log-likelihood, :mod:`models._autodiff`);
+the Hessian is then the central difference of that exact gradient (``2k`` gradients),
+symmetrised. Without it, gradients and the Hessian come from central finite differences of
+the likelihood in ``u``: because every log-likelihood broadcasts over a leading parameter
+axis, all ``2k`` gradient points (or the ``2k^2 + 1`` Hessian points) are evaluated in a
+single vectorised call. The covariance of the estimates is the inverse Hessian of the
+(penalised) negative log-likelihood, mapped to the natural scale by the delta method:
+``cov(theta) = D cov(u) D`` with ``D = diag(theta)``.
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ GRADIENT_TOLERANCE = 1e-4
 #: Finite-difference steps in log-parameter space.
 GRADIENT_STEP = 1e-6
 HESSIAN_STEP = 1e-4
+#: Step (in log-parameters) of the central difference of an exact gradient, for the Hessian.
+GRADIENT_DIFFERENCE_STEP = 1e-5
+#: Largest number of (parameter point x pattern x (1 + parameters)) terms in one gradient call.
+GRADIENT_BATCH_ELEMENTS = 2**19
 #: Largest number of (parameter point x pattern) likelihood terms evaluated in one call.
 MAX_BATCH_ELEMENTS = 4_000_000
 
@@ -72,6 +80,41 @@ def batched(total_loglik: Callable[[np.ndarray], np.ndarray], n_rows: int) -> Ca
         )
 
     return evaluate
+
+
+def batched_gradient(
+    value_and_gradient: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    n_rows: int,
+    n_params: int,
+) -> Callable:
+    """Wrap ``value_and_gradient(theta[m, k]) -> ((m,), (m, k))`` to evaluate in slices.
+
+    A gradient pass holds ``k + 1`` arrays per intermediate; slices are kept to
+    :data:`GRADIENT_BATCH_ELEMENTS` such terms (measured: on large inputs one point at a time
+    is faster than a batch, whose arrays fall out of cache).
+    """
+    per_call = max(1, GRADIENT_BATCH_ELEMENTS // (max(n_rows, 1) * (n_params + 1)))
+
+    def evaluate(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        theta = np.atleast_2d(theta)
+        parts = [
+            value_and_gradient(theta[i : i + per_call]) for i in range(0, len(theta), per_call)
+        ]
+        return (
+            np.concatenate([np.asarray(p[0], dtype=float) for p in parts]),
+            np.concatenate([np.asarray(p[1], dtype=float) for p in parts]),
+        )
+
+    return evaluate
+
+
+def _hessian_from_gradient(gradient_batch: Callable, u: np.ndarray, h: float) -> np.ndarray:
+    """Symmetrised central difference of an exact gradient: ``2k`` gradients in one batch."""
+    k = u.size
+    steps = np.vstack([np.eye(k), -np.eye(k)]) * h
+    grads = gradient_batch(u + steps)
+    hess = (grads[:k] - grads[k:]) / (2 * h)
+    return (hess + hess.T) / 2
 
 
 def _hessian_points(u: np.ndarray, h: float) -> tuple[np.ndarray, Callable]:
@@ -135,6 +178,7 @@ def maximize(
     rng: np.random.Generator | None = None,
     max_iterations: int = 2000,
     model_name: str = "model",
+    value_and_gradient: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> MLEResult:
     """Maximise a log-likelihood over positive parameters.
 
@@ -162,6 +206,11 @@ def maximize(
         Iteration limit of each L-BFGS-B run.
     model_name : str
         Used in error messages.
+    value_and_gradient : callable, optional
+        ``theta (m, k) -> (total (m,), d total / d theta (m, k))``, the same total
+        log-likelihood as ``total_loglik`` with its exact gradient (natural scale). When
+        given, the optimiser uses it instead of finite differences, and the Hessian is the
+        central difference of this gradient.
 
     Returns
     -------
@@ -186,13 +235,33 @@ def maximize(
 
     steps = np.vstack([np.eye(k), -np.eye(k)]) * GRADIENT_STEP
 
-    def objective_and_gradient(u: np.ndarray) -> tuple[float, np.ndarray]:
+    def finite_difference_gradient(u: np.ndarray) -> tuple[float, np.ndarray]:
         values = objective_batch(np.vstack([u[None, :], u + steps]))
         with np.errstate(invalid="ignore"):  # inf - inf where the likelihood is not finite
             grad = (values[1 : 1 + k] - values[1 + k :]) / (2 * GRADIENT_STEP)
         if not np.all(np.isfinite(grad)):
             grad = np.nan_to_num(grad, nan=0.0, posinf=1e10, neginf=-1e10)
         return float(values[0]), grad
+
+    exact = None if value_and_gradient is None else batched_gradient(value_and_gradient, n_rows, k)
+
+    def exact_objective_and_gradient(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Objective and its exact gradient in ``u`` at each row of ``u`` (m, k)."""
+        theta = np.exp(u)
+        with np.errstate(all="ignore"):
+            total, grad_theta = exact(theta)
+            value = -total / scale + penalizer * np.sum(theta**2, axis=-1)
+            grad = (-grad_theta / scale + 2 * penalizer * theta) * theta
+        return np.where(np.isfinite(value), value, np.inf), grad
+
+    def exact_gradient(u: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = exact_objective_and_gradient(u[None, :])
+        grad = grad[0]
+        if not np.all(np.isfinite(grad)):
+            grad = np.nan_to_num(grad, nan=0.0, posinf=1e10, neginf=-1e10)
+        return float(value[0]), grad
+
+    objective_and_gradient = finite_difference_gradient if exact is None else exact_gradient
 
     if n_starts > 1 and rng is None:
         raise ValueError("n_starts > 1 needs a numpy.random.Generator (pass random_seed).")
@@ -229,8 +298,15 @@ def maximize(
             f"{model_name}: the optimiser stopped ({best['message']}) where the gradient is "
             f"{best['gradient_max']:.3g} > {GRADIENT_TOLERANCE} ({tried}). " + hint
         )
-    points, assemble = _hessian_points(u, HESSIAN_STEP)
-    hess = assemble(objective_batch(points) * scale)
+    if exact is not None:
+        hess = _hessian_from_gradient(
+            lambda points: exact_objective_and_gradient(points)[1] * scale,
+            u,
+            GRADIENT_DIFFERENCE_STEP,
+        )
+    else:
+        points, assemble = _hessian_points(u, HESSIAN_STEP)
+        hess = assemble(objective_batch(points) * scale)
     eigenvalues = np.linalg.eigvalsh(hess) if np.all(np.isfinite(hess)) else np.array([-1.0])
     if eigenvalues.min() <= 0:
         raise ConvergenceError(
