@@ -31,6 +31,20 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         "--time-unit", default="W", choices=["D", "W", "M", "Y"], help="unit of T and horizons"
     )
     group.add_argument(
+        "--engine",
+        default="duckdb",
+        choices=["duckdb", "spark"],
+        help="aggregation and scoring engine: in-process DuckDB, or Apache Spark (the active "
+        "session, else local mode on --spark-cores cores); --transactions may then also name "
+        "a Spark table",
+    )
+    group.add_argument(
+        "--spark-cores",
+        type=int,
+        default=2,
+        help="cores of the local Spark session (--engine spark)",
+    )
+    group.add_argument(
         "--negative-amounts",
         default="error",
         choices=["error", "drop", "net"],
@@ -53,6 +67,12 @@ def load_split(args: argparse.Namespace, progress: Progress) -> Split:
     source = args.transactions or models.datasets.load_cdnow_sample()
     name = args.transactions or "bundled CDNOW sample (2,357 customers)"
     progress(f"reading transactions from {name}")
+    if getattr(args, "engine", "duckdb") == "spark":
+        from models import _spark
+
+        session = _spark.active_session_or_none() or models.data.spark_session(args.spark_cores)
+        progress(f"Spark {session.version}, master {session.sparkContext.master}")
+        source = _spark.read_transactions(source, session)
     split = models.calibration_holdout(
         source,
         calibration_end=args.calibration_end,
@@ -64,7 +84,8 @@ def load_split(args: argparse.Namespace, progress: Progress) -> Split:
         negative_amounts=args.negative_amounts,
     )
     progress(
-        f"{len(split.calibration):,} customers; holdout of {split.metadata['holdout_length']:.4g} "
+        f"{split.metadata['n_customers']:,} customers; holdout of "
+        f"{split.metadata['holdout_length']:.4g} "
         f"{args.time_unit}; {split.metadata['n_new_in_holdout']:,} first seen in the holdout "
         "(excluded)"
     )
@@ -74,6 +95,24 @@ def load_split(args: argparse.Namespace, progress: Progress) -> Split:
             columns={args.customer_id: "customer_id", args.date: "date", args.amount: "amount"}
         )
     return Split(split.calibration, split.holdout, split.metadata, in_memory)
+
+
+def collect(result):
+    """A Spark per-customer result as pandas, indexed by customer id (else unchanged).
+
+    For reports only: the experiments write one row per customer anyway. The library itself
+    never collects customer-level data.
+    """
+    from models import _spark
+
+    if not _spark.is_spark_dataframe(result):
+        return result
+    id_name = _spark.customer_id_column(result)
+    frame = result.toArrow().to_pandas().set_index(id_name).sort_index()
+    frame.attrs.update(_spark.summary_attrs(result))
+    if len(frame.columns) == 1:
+        return frame.iloc[:, 0]
+    return frame
 
 
 def output_folder(path: str | None, default: str) -> Path:

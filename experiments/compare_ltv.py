@@ -19,13 +19,14 @@ Run: ``python -m experiments.compare_ltv --help``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 
 import numpy as np
 import pandas as pd
 
 import models
-from experiments._common import Progress, add_data_arguments, load_split, output_folder
+from experiments._common import Progress, add_data_arguments, collect, load_split, output_folder
 from experiments._report import Report
 from models import baseline, clv, evaluate, plots
 
@@ -74,7 +75,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def fit_models(cal: pd.DataFrame, args, progress: Progress) -> dict[str, tuple]:
     """Fitted (purchase model, spend model) pairs by method label."""
     fitted = {}
-    spend = models.GammaGamma().fit(cal)
+    spend = _fit(models.GammaGamma(), cal)
     spend_draws = models.GammaGamma.from_dict(spend.to_dict()).sample_laplace(
         args.draws, random_seed=args.seed
     )
@@ -89,25 +90,50 @@ def fit_models(cal: pd.DataFrame, args, progress: Progress) -> dict[str, tuple]:
             if args.bayes == "nuts":
                 options["chains"] = args.chains
             purchase = model_class().fit(cal, method=args.bayes, **options)
-            spend_bayes = models.GammaGamma().fit(cal, method=args.bayes, **options)
+            spend_bayes = _fit(models.GammaGamma(), cal, method=args.bayes, **options)
             fitted[f"{label} {args.bayes.upper()}"] = (purchase, spend_bayes)
     return fitted
 
 
-def predict(cal: pd.DataFrame, fitted: dict, horizon: float, margin: float) -> pd.DataFrame:
-    """Per-customer predicted holdout purchases, value (with intervals) and P(alive)."""
+def _fit(model, cal, **options):
+    """``model.fit(cal)``; a Spark summary goes through the Spark fit (patterns in Spark).
+
+    ``GammaGamma.fit`` validates its input before the shared fit, so a Spark summary is
+    handed to :func:`models._spark.fit` directly (the purchase models dispatch by
+    themselves).
+    """
+    from models import _spark
+
+    if _spark.is_spark_dataframe(cal):
+        return _spark.fit(model, cal, **options)
+    return model.fit(cal, **options)
+
+
+def predict(cal, fitted: dict, horizon: float, margin: float) -> pd.DataFrame:
+    """Per-customer predicted holdout purchases, value (with intervals) and P(alive).
+
+    A Spark summary is scored in Spark; only the scored columns are collected, for the report.
+    """
     columns = {}
     for label, (purchase, spend) in fitted.items():
-        purchases = purchase.expected_purchases(horizon, cal, interval=INTERVAL)
-        value = clv.customer_lifetime_value(
-            purchase, spend, cal, horizon=horizon, step=horizon, margin=margin, interval=INTERVAL
+        purchases = collect(purchase.expected_purchases(horizon, cal, interval=INTERVAL))
+        value = collect(
+            clv.customer_lifetime_value(
+                purchase,
+                spend,
+                cal,
+                horizon=horizon,
+                step=horizon,
+                margin=margin,
+                interval=INTERVAL,
+            )
         )
         columns[f"{label}|purchases"] = purchases["mean"]
         columns[f"{label}|value"] = value["mean"]
         columns[f"{label}|value_lower"] = value["lower"]
         columns[f"{label}|value_upper"] = value["upper"]
-        columns[f"{label}|p_alive"] = purchase.p_alive(cal)
-    return pd.DataFrame(columns, index=cal.index)
+        columns[f"{label}|p_alive"] = collect(purchase.p_alive(cal))
+    return pd.DataFrame(columns)
 
 
 def baseline_predictions(cal: pd.DataFrame, horizon: float, margin: float) -> pd.DataFrame:
@@ -185,6 +211,10 @@ def run(args: argparse.Namespace) -> dict:
     horizon = float(split.metadata["holdout_length"])
     fitted = fit_models(cal, args, progress)
     progress("predicting holdout purchases and value")
+    scored = predict(cal, fitted, horizon, args.margin)
+    if args.engine == "spark":  # scored in Spark; the report is one row per customer
+        cal, hold = collect(cal), collect(hold)
+        split = dataclasses.replace(split, calibration=cal, holdout=hold)
     predictions = pd.concat(
         [
             cal[["frequency", "recency", "T", "monetary_value", "total_value"]],
@@ -192,7 +222,7 @@ def run(args: argparse.Namespace) -> dict:
                 columns={"holdout_purchases": "actual_purchases", "holdout_value": "actual_value"}
             ),
             evaluate.segment_customers(cal)[list(SEGMENTS)],
-            predict(cal, fitted, horizon, args.margin),
+            scored.loc[cal.index],
             baseline_predictions(cal, horizon, args.margin),
         ],
         axis=1,

@@ -1,7 +1,9 @@
 """The SQL that turns transactions into per-customer summaries, written once for every engine.
 
 Each template reads a relation of clean transactions ``(customer_id, ts, amount)`` — ``ts`` a
-timestamp, ``amount`` a double — and uses only standard SQL (``GROUP BY``, ``CASE``,
+time-zone-free timestamp holding UTC wall-clock time (DuckDB ``TIMESTAMP``, Spark
+``TIMESTAMP_NTZ``, so no session time zone can move a purchase to another day), ``amount`` a
+double — and uses only standard SQL (``GROUP BY``, ``CASE``,
 ``MIN``/``MAX``/``SUM``/``COUNT``). The few functions that differ between engines (day
 numbers, epoch microseconds, finiteness, value at the minimum) come from :data:`DIALECTS`, so
 DuckDB (the embedded default) and Spark SQL run the same text.
@@ -31,7 +33,7 @@ DIALECTS: dict[str, dict[str, str]] = {
     },
     "spark": {
         "day_number": "datediff(CAST({x} AS DATE), DATE '1970-01-01')",
-        "epoch_micros": "unix_micros({x})",
+        "epoch_micros": "timestampdiff(MICROSECOND, TIMESTAMP_NTZ '1970-01-01 00:00:00', {x})",
         "is_finite": "(NOT isnan({x}) AND abs({x}) < double('Infinity'))",
         "value_at_min": "min_by({x}, {by})",
     },
@@ -84,15 +86,15 @@ SELECT customer_id,
        (last_p - first_p) / {unit} AS recency,
        ({end} - first_p) / {unit} AS T,
        CASE WHEN n_purchases > 1
-            THEN CAST(total_value - first_value AS DOUBLE) / (n_purchases - 1)
+            THEN CAST(CAST(total_value AS DECIMAL(37, 9)) - CAST(first_value AS DECIMAL(37, 9))
+                      AS DOUBLE) / (n_purchases - 1)
             ELSE 0.0 END AS monetary_value,
        n_purchases AS n_transactions,
        CAST(total_value AS DOUBLE) AS total_value,
        first_purchase,
        holdout_purchases,
        CAST(holdout_value AS DOUBLE) AS holdout_value
-FROM per_customer
-ORDER BY customer_id
+FROM per_customer{order}
 """
 
 # One pass over the raw input: how many rows break each rule. {id}, {date}, {ts} and
@@ -141,6 +143,7 @@ def summary_sql(
     zero_amounts: str = "keep",
     negative_amounts: str = "error",
     dialect: str = "duckdb",
+    order_by_id: bool = True,
 ) -> str:
     """The per-customer summary query over clean transactions ``source``.
 
@@ -157,6 +160,9 @@ def summary_sql(
         As in :func:`models.data.rfm_summary`.
     dialect : {"duckdb", "spark"}
         Which engine runs the text.
+    order_by_id : bool
+        Sort the result by customer id (DuckDB). A distributed engine skips the global sort:
+        its frames have no order anyway, and sorting would cost a second shuffle.
     """
     period = period_expression("ts", merge_period, dialect)
     row_filter = "amount >= 0" if negative_amounts == "drop" else "1 = 1"
@@ -169,6 +175,7 @@ def summary_sql(
         end=_literal(int(end)),
         first_value=_call(dialect, "value_at_min", "value", "p"),
         unit=_literal(float(PERIODS_PER_DAY[merge_period] * unit_days)),
+        order="\nORDER BY customer_id" if order_by_id else "",
     )
 
 
@@ -194,10 +201,18 @@ def first_offender_sql(
     end: int | None,
     dialect: str = "duckdb",
 ) -> str:
-    """First row (in scan order) of ``source`` breaking ``rule``, selecting ``select``."""
+    """First row (in input order) of ``source`` breaking ``rule``, selecting ``select``.
+
+    DuckDB scans in input order, so the first match is the first offender. Spark has no scan
+    order: rows are numbered by partition and position (the input order of a file or a local
+    collection) and the smallest number wins, a top-1 per partition, never a collection.
+    """
     condition = RULE_CONDITIONS[rule].format(
         **_rule_fields(expressions, merge_period, end, dialect)
     )
+    if dialect == "spark":
+        numbered = f"(SELECT *, monotonically_increasing_id() AS clv_row_number FROM {source})"
+        return f"SELECT {select} FROM {numbered} WHERE {condition} ORDER BY clv_row_number LIMIT 1"
     return f"SELECT {select} FROM {source} WHERE {condition} LIMIT 1"
 
 

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from numpy.polynomial.laguerre import laggauss
 
-from models import _draws
+from models import _draws, _spark
 from models._base import summarize_by_pattern
 from models._units import unit_ratio
 from models._validation import ValidationError
@@ -159,6 +159,22 @@ def customer_lifetime_value(
     pandas.Series or pandas.DataFrame or xarray.DataArray
         Indexed by the caller's customer ids.
     """
+    if _spark.is_spark_dataframe(data):  # per-customer values computed in Spark
+        return _spark.lifetime_value(
+            customer_lifetime_value,
+            purchase_model,
+            spend_model,
+            data,
+            "clv",
+            horizon=horizon,
+            discount_rate=discount_rate,
+            discount_period=discount_period,
+            margin=margin,
+            step=step,
+            time_unit=time_unit,
+            interval=interval,
+            return_draws=return_draws,
+        )
     _validate_margin(margin)
     if horizon <= 0 or step <= 0:
         raise ValidationError(f"horizon and step must be > 0, got {horizon} and {step}.")
@@ -199,6 +215,21 @@ def residual_lifetime_value(
     time unit. 64 nodes give about 1e-7 relative accuracy on CDNOW; raise ``n_nodes`` for more.
     Parameters as in :func:`customer_lifetime_value`.
     """
+    if _spark.is_spark_dataframe(data):  # per-customer values computed in Spark
+        return _spark.lifetime_value(
+            residual_lifetime_value,
+            purchase_model,
+            spend_model,
+            data,
+            "residual_value",
+            discount_rate=discount_rate,
+            discount_period=discount_period,
+            margin=margin,
+            time_unit=time_unit,
+            n_nodes=n_nodes,
+            interval=interval,
+            return_draws=return_draws,
+        )
     _validate_margin(margin)
     if discount_rate <= 0:
         raise ValidationError(

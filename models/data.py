@@ -48,6 +48,7 @@ import pandas as pd
 import pyarrow as pa
 
 from models import _data_sql as sql
+from models import _spark
 from models import _validation as v
 from models._units import TIME_UNITS
 
@@ -56,6 +57,7 @@ __all__ = [
     "CalibrationHoldout",
     "calibration_holdout",
     "rfm_summary",
+    "spark_session",
     "to_time_units",
 ]
 
@@ -182,20 +184,26 @@ def rfm_summary(
     _check_options(time_unit, merge_period, zero_amounts, negative_amounts)
     end = _parse_end("observation_end", observation_end)
     columns = {"customer_id": customer_id, "date": date, "amount": amount}
-    with _Engine(transactions, columns, merge_period, date_format, duckdb_config) as engine:
-        end_period = engine.validate(
-            end, end_name="observation_end", allow_negative=negative_amounts != "error"
+    with _open_engine(transactions, columns, merge_period, date_format, duckdb_config) as engine:
+        end_period = _validate(
+            engine, end, end_name="observation_end", allow_negative=negative_amounts != "error"
         )
         frame = engine.summary(end_period, time_unit, merge_period, zero_amounts, negative_amounts)
         n_rows = engine.n_rows
+    attrs = {
+        **_attrs(time_unit, merge_period, zero_amounts, negative_amounts, n_rows),
+        "observation_end": _period_to_timestamp(end_period, merge_period),
+    }
+    if isinstance(engine, _spark.SparkEngine):
+        customers, n_customers, _ = _spark.finish_summaries(frame)
+        if n_customers == 0:
+            raise v.no_purchases_left(n_rows, zero_amounts, negative_amounts)
+        return _spark.summary_frame(customers, engine, SUMMARY_COLUMNS, attrs)
     frame = frame[frame["n_transactions"] > 0]
     if frame.empty:
         raise v.no_purchases_left(n_rows, zero_amounts, negative_amounts)
     summary = frame.loc[:, list(SUMMARY_COLUMNS)]
-    summary.attrs.update(
-        _attrs(time_unit, merge_period, zero_amounts, negative_amounts, n_rows),
-        observation_end=_period_to_timestamp(end_period, merge_period),
-    )
+    summary.attrs.update(attrs)
     return summary
 
 
@@ -242,6 +250,7 @@ date_format, duckdb_config
         ``metadata``. Both frames carry the metadata in ``attrs``.
     """
     _check_options(time_unit, merge_period, zero_amounts, negative_amounts)
+    rules = (merge_period, zero_amounts, negative_amounts)
     cal_end = _parse_end("calibration_end", calibration_end)
     if cal_end is None:
         raise v.bad_end_date("calibration_end", calibration_end)
@@ -249,9 +258,9 @@ date_format, duckdb_config
     if hold_end is not None and _period(hold_end, merge_period) <= _period(cal_end, merge_period):
         raise v.ends_out_of_order(_text(cal_end), _text(hold_end))
     columns = {"customer_id": customer_id, "date": date, "amount": amount}
-    with _Engine(transactions, columns, merge_period, date_format, duckdb_config) as engine:
-        hold_period = engine.validate(
-            hold_end, end_name="holdout_end", allow_negative=negative_amounts != "error"
+    with _open_engine(transactions, columns, merge_period, date_format, duckdb_config) as engine:
+        hold_period = _validate(
+            engine, hold_end, end_name="holdout_end", allow_negative=negative_amounts != "error"
         )
         cal_period = _period(cal_end, merge_period)
         if cal_period < engine.first_period:
@@ -262,26 +271,63 @@ date_format, duckdb_config
             raise v.ends_out_of_order(_text(cal_end), _text(last))
         frame = engine.summary(cal_period, time_unit, merge_period, zero_amounts, negative_amounts)
         n_rows = engine.n_rows
+    if isinstance(engine, _spark.SparkEngine):
+        return _spark_split(frame, engine, cal_period, hold_period, n_rows, time_unit, rules)
     known = frame["n_transactions"].to_numpy() > 0
     frame = frame[known]
     if frame.empty:
         raise v.no_purchases_left(n_rows, zero_amounts, negative_amounts)
-    unit_days = TIME_UNITS[time_unit]
-    holdout_length = (hold_period - cal_period) / (sql.PERIODS_PER_DAY[merge_period] * unit_days)
-    metadata = {
-        **_attrs(time_unit, merge_period, zero_amounts, negative_amounts, n_rows),
-        "calibration_end": _period_to_timestamp(cal_period, merge_period),
-        "holdout_end": _period_to_timestamp(hold_period, merge_period),
-        "holdout_length": holdout_length,
-        "n_customers": len(frame),
-        "n_new_in_holdout": int((~known).sum()),
-    }
+    metadata = _split_metadata(cal_period, hold_period, n_rows, time_unit, rules)
+    metadata.update(n_customers=len(frame), n_new_in_holdout=int((~known).sum()))
+    holdout_length = metadata["holdout_length"]
     calibration = frame.loc[:, list(SUMMARY_COLUMNS)]
     holdout = frame.loc[:, ["holdout_purchases", "holdout_value"]]
     holdout["holdout_length"] = holdout_length
     for part in (calibration, holdout):
         part.attrs.update(metadata, observation_end=metadata["calibration_end"])
     return CalibrationHoldout(calibration, holdout, metadata)
+
+
+def _split_metadata(cal_period, hold_period, n_rows, time_unit, rules) -> dict[str, Any]:
+    merge_period = rules[0]
+    unit_days = TIME_UNITS[time_unit]
+    return {
+        **_attrs(time_unit, *rules, n_rows),
+        "calibration_end": _period_to_timestamp(cal_period, merge_period),
+        "holdout_end": _period_to_timestamp(hold_period, merge_period),
+        "holdout_length": (hold_period - cal_period)
+        / (sql.PERIODS_PER_DAY[merge_period] * unit_days),
+    }
+
+
+def _spark_split(frame, engine, cal_period, hold_period, n_rows, time_unit, rules):
+    """Finish :func:`calibration_holdout` in Spark: persisted frames, metadata counted."""
+    metadata = _split_metadata(cal_period, hold_period, n_rows, time_unit, rules)
+    attrs = {**metadata, "observation_end": metadata["calibration_end"]}
+    customers, n_customers, n_new = _spark.finish_summaries(frame)
+    if n_customers == 0:
+        raise v.no_purchases_left(n_rows, *rules[1:])
+    metadata.update(n_customers=n_customers, n_new_in_holdout=n_new)
+    attrs.update(n_customers=n_customers, n_new_in_holdout=n_new)
+    customers = customers.selectExpr(
+        "*", f"CAST({float(metadata['holdout_length'])!r} AS DOUBLE) AS holdout_length"
+    )
+    calibration = _spark.summary_frame(customers, engine, SUMMARY_COLUMNS, attrs)
+    holdout = _spark.summary_frame(customers, engine, HOLDOUT_COLUMNS, attrs)
+    return CalibrationHoldout(calibration, holdout, metadata)
+
+
+def spark_session(cores: int = 2, **options):
+    """A local-mode SparkSession set up for this library (the running one if there is one).
+
+    Spark DataFrames given to :func:`rfm_summary`, :func:`calibration_holdout`, ``fit`` and
+    the predictions run on *their own* session; this helper only starts one for local work:
+    ``local[cores]``, workers on this interpreter, UI off, UTC session time zone. On a cluster
+    use your usual session. Options: ``shuffle_partitions``, ``driver_memory``, ``config``.
+    Needs pyspark (``pip install "clv-models[spark]"``) and Java 17+; the error says which
+    is missing.
+    """
+    return _spark.local_session(cores, **options)
 
 
 # --- plumbing ---------------------------------------------------------------------------------
@@ -349,12 +395,17 @@ def _string_literal(text: str) -> str:
 class _Engine:
     """One in-process DuckDB connection holding the caller's transactions as ``raw_input``."""
 
+    dialect = "duckdb"
+    source = "raw_input"
+
     def __init__(self, transactions, columns, merge_period, date_format, config):
         self.columns = columns
         self.merge_period = merge_period
         self.date_format = date_format
         self.id_dtype = None
         self.con = duckdb.connect(config=dict(config or {}))
+        # No progress bar printed into the caller's terminal or notebook.
+        self.con.execute("SET enable_progress_bar = false")
         try:
             self.con.execute("SET TimeZone = 'UTC'")
             self._register(transactions)
@@ -425,51 +476,18 @@ class _Engine:
             ts = f"TRY_CAST(CAST({date} AS VARCHAR) AS TIMESTAMP)"
         return {"id": id_, "date": date, "ts": ts, "amount": f"TRY_CAST({amount} AS DOUBLE)"}
 
-    def validate(self, end, *, end_name, allow_negative) -> int:
-        """Check the raw rows in one pass; return the end period (default: last period)."""
-        end_period = None if end is None else _period(end, self.merge_period)
-        query = sql.counts_sql(
-            "raw_input", self.expressions, merge_period=self.merge_period, end=end_period
-        )
+    def quote(self, name: str) -> str:
+        """Quote a column name for DuckDB SQL."""
+        return _quote(name)
+
+    def one_row(self, query: str) -> dict[str, Any]:
+        """Run ``query``; its first row as a dict."""
         relation = self.con.sql(query)
-        counts = dict(zip(relation.columns, relation.fetchall()[0], strict=True))
-        self.n_rows = int(counts["n_rows"])
-        if self.n_rows == 0:
-            raise v.empty_transactions()
+        return dict(zip(relation.columns, relation.fetchall()[0], strict=True))
 
-        def first(key):
-            return self._first_offender(key, end_period)
-
-        checks = {"columns": self.columns, "first_offender": first, "end_name": end_name}
-        v.check_transaction_counts(
-            {**counts, "after_end": 0}, allow_negative=allow_negative, **checks
-        )
-        self.first_period = int(counts["first_period"])
-        if end_period is None:
-            return int(counts["last_period"])
-        if end_period < self.first_period:
-            first = _period_to_timestamp(self.first_period, self.merge_period)
-            raise v.end_before_data(end_name, _text(end), _text(first))
-        v.check_transaction_counts(counts, allow_negative=True, end=_text(end), **checks)
-        return end_period
-
-    def _first_offender(self, key, end_period) -> dict[str, Any]:
-        e = self.expressions
-        query = sql.first_offender_sql(
-            "raw_input",
-            key,
-            e,
-            f"{e['id']}, {e['date']}, {_quote(self.columns['amount'])}",
-            merge_period=self.merge_period,
-            end=end_period,
-        )
-        id_value, date_value, amount_value = self.con.sql(query).fetchall()[0]
-        shown = {self.columns["customer_id"]: id_value}
-        if key in ("bad_amount", "negative_amount"):
-            shown[self.columns["amount"]] = amount_value
-        else:
-            shown[self.columns["date"]] = date_value
-        return shown
+    def validate(self, end, *, end_name, allow_negative) -> int:
+        """See :func:`_validate`."""
+        return _validate(self, end, end_name=end_name, allow_negative=allow_negative)
 
     def summary(self, end_period, time_unit, merge_period, zero_amounts, negative_amounts):
         """Run the shared summary SQL; a pandas frame indexed by the caller's id."""
@@ -493,3 +511,68 @@ class _Engine:
         frame["n_transactions"] = frame["n_transactions"].astype("int64")
         frame["holdout_purchases"] = frame["holdout_purchases"].astype("int64")
         return frame
+
+
+def _validate(engine, end, *, end_name, allow_negative) -> int:
+    """Check the raw rows in one pass; return the end period (default: last period).
+
+    ``engine`` is the DuckDB engine or :class:`models._spark.SparkEngine`: both expose the
+    raw input as ``engine.source`` to the shared queries of :mod:`models._data_sql`, and
+    return one row with ``engine.one_row``. Sets ``engine.n_rows`` and ``engine.first_period``.
+    """
+    merge_period = engine.merge_period
+    end_period = None if end is None else _period(end, merge_period)
+    query = sql.counts_sql(
+        engine.source,
+        engine.expressions,
+        merge_period=merge_period,
+        end=end_period,
+        dialect=engine.dialect,
+    )
+    counts = engine.one_row(query)
+    engine.n_rows = int(counts["n_rows"])
+    if engine.n_rows == 0:
+        raise v.empty_transactions()
+
+    def first(key):
+        return _first_offender(engine, key, end_period)
+
+    checks = {"columns": engine.columns, "first_offender": first, "end_name": end_name}
+    v.check_transaction_counts({**counts, "after_end": 0}, allow_negative=allow_negative, **checks)
+    engine.first_period = int(counts["first_period"])
+    if end_period is None:
+        return int(counts["last_period"])
+    if end_period < engine.first_period:
+        first_seen = _period_to_timestamp(engine.first_period, merge_period)
+        raise v.end_before_data(end_name, _text(end), _text(first_seen))
+    v.check_transaction_counts(counts, allow_negative=True, end=_text(end), **checks)
+    return end_period
+
+
+def _first_offender(engine, key, end_period) -> dict[str, Any]:
+    """The first raw row breaking rule ``key``: id, and the amount or date shown."""
+    e, columns = engine.expressions, engine.columns
+    query = sql.first_offender_sql(
+        engine.source,
+        key,
+        e,
+        f"{e['id']} AS id_value, {e['date']} AS date_value, "
+        f"{engine.quote(columns['amount'])} AS amount_value",
+        merge_period=engine.merge_period,
+        end=end_period,
+        dialect=engine.dialect,
+    )
+    row = engine.one_row(query)
+    shown = {columns["customer_id"]: row["id_value"]}
+    if key in ("bad_amount", "negative_amount"):
+        shown[columns["amount"]] = row["amount_value"]
+    else:
+        shown[columns["date"]] = row["date_value"]
+    return shown
+
+
+def _open_engine(transactions, columns, merge_period, date_format, duckdb_config):
+    """The engine the input picks: Spark for a Spark DataFrame, else in-process DuckDB."""
+    if _spark.is_spark_dataframe(transactions):
+        return _spark.SparkEngine(transactions, columns, merge_period, date_format)
+    return _Engine(transactions, columns, merge_period, date_format, duckdb_config)

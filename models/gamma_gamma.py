@@ -36,7 +36,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from models import _draws
+from models import _draws, _spark
 from models._base import BaseModel
 from models._ops import NUMPY, Ops
 from models._validation import (
@@ -292,6 +292,8 @@ class GammaGamma(BaseModel):
         (:class:`SpendFrequencyCorrelationWarning`) when ``|corr(x, zbar)|`` among repeat
         customers exceeds :data:`CORRELATION_THRESHOLD`.
         """
+        if _spark.is_spark_dataframe(data):
+            return _spark.fit(self, data, method, weights=weights, **kwargs)
         arrays = validate_spend_summary(data)
         w = validate_positive_integer_weights(data, weights)
         keep = arrays["keep"]

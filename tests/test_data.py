@@ -351,14 +351,14 @@ def test_date_objects_are_accepted():
 
 
 def test_shared_sql_is_one_text_for_both_engines():
-    engine_specific = ("datediff", "epoch_us", "unix_micros", "arg_min", "min_by", "isfinite")
+    engine_specific = ("datediff", "epoch_us", "timestampdiff", "arg_min", "min_by", "isfinite")
     for name in engine_specific:
         assert name not in _data_sql._SUMMARY and name not in _data_sql._COUNTS
     spark = _data_sql.summary_sql("tx", end=10, unit_days=7.0, dialect="spark")
     assert "min_by(value, p)" in spark
     assert "datediff(CAST(ts AS DATE), DATE '1970-01-01')" in spark
     spark = _data_sql.summary_sql("tx", end=10, unit_days=1.0, merge_period=None, dialect="spark")
-    assert "unix_micros(ts)" in spark
+    assert "timestampdiff(MICROSECOND, TIMESTAMP_NTZ '1970-01-01 00:00:00', ts)" in spark
 
 
 # --- validation ----------------------------------------------------------------------------------
