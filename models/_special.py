@@ -62,9 +62,53 @@ def log_hyp2f1_numpy(a, b, c, z):
     log_value = np.log(np.where(failed, 1.0, value))
     if failed.any():
         log_value = np.array(log_value, copy=True)
-        for i in map(tuple, np.argwhere(failed)):
+        log_value[failed], unconverged = _log_hyp2f1_series(
+            a2[failed], b2[failed], c[failed], z[failed]
+        )
+        for i in map(tuple, np.argwhere(failed)[unconverged]):
             log_value[i] = _log_hyp2f1_quadrature(a2[i], b2[i], c[i], z[i])
     return log_prefactor + log_value
+
+
+#: Largest number of series terms summed before an element is left to quadrature.
+SERIES_MAX_TERMS = 2_000_000
+_SERIES_BLOCK = 512
+
+
+def _log_hyp2f1_series(a, b, c, z) -> tuple[np.ndarray, np.ndarray]:
+    """Log of the hypergeometric series summed term by term, vectorised over elements.
+
+    For the (Euler-transformed) positive parameters used here every term is positive, so the
+    sum is accumulated in log space in blocks of terms for all elements at once. After term
+    ``t_n`` the remaining terms have ratios at most ``q = max(last ratio, z) < 1`` (ratios
+    tend to ``z`` monotonically once ``n`` is large), so the tail is at most
+    ``t_n q / (1 - q)``; an element stops when that is below ``1e-16`` of its sum.
+
+    Returns
+    -------
+    log_sum : numpy.ndarray
+        ``log 2F1`` for every element (meaningless where not converged).
+    unconverged : numpy.ndarray of bool
+        Elements still short of that accuracy after :data:`SERIES_MAX_TERMS` terms.
+    """
+    log_sum = np.zeros(z.shape)
+    log_term = np.zeros(z.shape)
+    active = np.ones(z.shape, dtype=bool)
+    for start in range(0, SERIES_MAX_TERMS, _SERIES_BLOCK):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        n = start + np.arange(_SERIES_BLOCK, dtype=float)[:, None]
+        ratio = (a[idx] + n) * (b[idx] + n) / ((c[idx] + n) * (n + 1)) * z[idx]
+        log_terms = log_term[idx] + np.cumsum(np.log(ratio), axis=0)
+        log_sum[idx] = np.logaddexp(log_sum[idx], special.logsumexp(log_terms, axis=0))
+        log_term[idx] = log_terms[-1]
+        q = np.maximum(ratio[-1], z[idx])
+        with np.errstate(divide="ignore"):
+            log_tail = log_terms[-1] + np.log(q) - np.log1p(-q)
+        done = (q < 1) & (log_tail < log_sum[idx] + np.log(1e-16))
+        active[idx[done]] = False
+    return log_sum, active
 
 
 def _log_hyp2f1_quadrature(a: float, b: float, c: float, z: float) -> float:

@@ -94,3 +94,17 @@ def test_shapes_and_domain():
     assert out.shape == (2, 1) and np.all(np.isfinite(out))
     assert log_hyp2f1_numpy(3.0, 2.0, 4.0, 0.0) == 0.0
     assert np.isnan(_special._log_hyp2f1_quadrature(2.0, 3.0, 1.5, 0.5))  # c < both a and b
+
+
+def test_series_fallback_matches_quadrature_where_scipy_fails():
+    """Points the Pareto/NBD optimiser visits (large b, z near 1) where scipy returns NaN."""
+    from models import _special
+
+    a = np.array([1.0, 1.0, 1.0, 0.5])
+    b = np.array([340.858, 193.17, 1004.46, 2.0])
+    c = np.array([342.38, 194.69, 1005.98, 3.0])
+    z = np.array([0.99894, 0.99722, 0.99878, 0.9])
+    log_sum, unconverged = _special._log_hyp2f1_series(a, b, c, z)
+    assert not unconverged.any()
+    reference = [_special._log_hyp2f1_quadrature(*point) for point in zip(a, b, c, z, strict=True)]
+    np.testing.assert_allclose(log_sum, reference, rtol=1e-12)
