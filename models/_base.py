@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -132,6 +133,13 @@ class BaseModel:
     def _prediction_arrays(self, data: pd.DataFrame) -> dict[str, np.ndarray]:
         """Validated per-customer arrays for predictions (default: same as fitting)."""
         return self._fit_arrays(data)
+
+    def _module_function(self, name: str) -> Callable:
+        """The module-level function ``name`` of this model's module (its formula)."""
+        function = getattr(sys.modules[type(self).__module__], name, None)
+        if function is None:
+            raise ValidationError(f"{type(self).__name__} does not offer {name}().")
+        return function
 
     # ------------------------------------------------------------------ settings
     def get_settings(self) -> dict[str, Any]:

@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy import integrate, special
 
-from models._base import BaseModel
 from models._ops import NUMPY, Ops
+from models._purchase import ContinuousPurchaseModel
 
 PARAMS = ("r", "alpha", "a", "b")
 
@@ -244,7 +244,7 @@ def _summary_from_order_statistic(x, n_events, T, rng) -> pd.DataFrame:
     )
 
 
-class BetaGeo(BaseModel):
+class BetaGeo(ContinuousPurchaseModel):
     """BG/NBD purchase model (Fader, Hardie & Lee 2005).
 
     Fit on a summary with columns ``frequency`` (x), ``recency`` (t_x) and ``T``, one row per
@@ -262,68 +262,3 @@ class BetaGeo(BaseModel):
     PARAMS = PARAMS
     INITIAL = {"r": 1.0, "alpha": 1.0, "a": 1.0, "b": 1.0}
     _loglik = staticmethod(loglik)
-
-    def expected_purchases(
-        self, t: float, data: pd.DataFrame, *, interval=None, return_draws: bool = False
-    ):
-        """Expected number of purchases of each customer in the next ``t`` time units (eq. 10).
-
-        Parameters
-        ----------
-        t : float
-            Horizon, in the summary's time unit.
-        data : pandas.DataFrame
-            Summary with ``frequency``, ``recency``, ``T``.
-        interval : float, optional
-            Coverage of a central interval over parameter draws (needs draws).
-        return_draws : bool
-            Return the ``(chain, draw, customer)`` array instead of a summary.
-        """
-        return self._per_customer(
-            expected_purchases,
-            data,
-            "expected_purchases",
-            interval=interval,
-            return_draws=return_draws,
-            t=t,
-        )
-
-    def p_alive(self, data: pd.DataFrame, *, interval=None, return_draws: bool = False):
-        """Probability that each customer is still active at the end of observation."""
-        return self._per_customer(
-            p_alive, data, "p_alive", interval=interval, return_draws=return_draws
-        )
-
-    def conditional_probability_of_purchases(
-        self, n: int, t: float, data: pd.DataFrame, *, interval=None, return_draws: bool = False
-    ):
-        """P(exactly ``n`` purchases in the next ``t`` time units) for each customer."""
-        return self._per_customer(
-            conditional_probability_of_purchases,
-            data,
-            "probability_of_purchases",
-            interval=interval,
-            return_draws=return_draws,
-            n=n,
-            t=t,
-        )
-
-    def expected_purchases_new_customer(self, t, *, interval=None):
-        """Expected repeat purchases of a newly acquired customer in ``(0, t]`` (eq. 7)."""
-        return self._population(
-            expected_purchases_new_customer, t, "expected_purchases_new_customer", interval=interval
-        )
-
-    def probability_of_purchases(self, n: int, t, *, interval=None):
-        """P(X(t) = n) for a newly acquired customer (eq. 8)."""
-        return self._population(
-            lambda params, t: probability_of_purchases(params, n, t),
-            t,
-            "probability_of_purchases",
-            interval=interval,
-        )
-
-    def simulate(self, T, rng: np.random.Generator) -> pd.DataFrame:
-        """Simulate customer summaries at the fitted point estimates (see :func:`simulate`)."""
-        self._require_fitted()
-        return simulate(self.params_.to_dict(), T, rng)

@@ -32,9 +32,6 @@ month.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-
 import numpy as np
 import pandas as pd
 from numpy.polynomial.laguerre import laggauss
@@ -53,10 +50,6 @@ def _time_unit(model, data: pd.DataFrame, time_unit: str | None) -> str:
             "or build the summary with models.rfm_summary, which records it."
         )
     return unit
-
-
-def _module_function(model, name: str) -> Callable:
-    return getattr(sys.modules[type(model).__module__], name)
 
 
 def _paired_draws(purchase_model, spend_model) -> tuple[dict, dict]:
@@ -81,8 +74,8 @@ def _evaluators(purchase_model, spend_model, params_p: dict, params_s: dict, dat
     Both models' customer arrays are joined (prefixed ``p_`` and ``s_``) so CLV is evaluated
     once per unique joint pattern.
     """
-    purchase_fn = _module_function(purchase_model, "expected_purchases")
-    spend_fn = _module_function(spend_model, "conditional_expected_average_spend")
+    purchase_fn = purchase_model._module_function("expected_purchases")
+    spend_fn = spend_model._module_function("conditional_expected_average_spend")
     arrays = {f"p_{k}": v for k, v in purchase_model._prediction_arrays(data).items()}
     arrays |= {f"s_{k}": v for k, v in spend_model._prediction_arrays(data).items()}
     p_params = _draws.with_customer_axis(params_p)

@@ -40,8 +40,8 @@ import pandas as pd
 from scipy import special
 
 from models import bgnbd
-from models._base import BaseModel
 from models._ops import NUMPY, Ops
+from models._purchase import ContinuousPurchaseModel
 
 PARAMS = ("r", "alpha", "a", "b")
 
@@ -165,7 +165,7 @@ def simulate(params: Mapping[str, float], T, rng: np.random.Generator) -> pd.Dat
     )
 
 
-class ModifiedBetaGeo(BaseModel):
+class ModifiedBetaGeo(ContinuousPurchaseModel):
     """MBG/NBD purchase model (Batislam, Denizel & Filiztekin 2007).
 
     Fit on a summary with columns ``frequency`` (x), ``recency`` (t_x) and ``T``, one row per
@@ -183,68 +183,3 @@ class ModifiedBetaGeo(BaseModel):
     PARAMS = PARAMS
     INITIAL = {"r": 1.0, "alpha": 1.0, "a": 1.0, "b": 1.0}
     _loglik = staticmethod(loglik)
-
-    def expected_purchases(
-        self, t: float, data: pd.DataFrame, *, interval=None, return_draws: bool = False
-    ):
-        """Expected number of purchases of each customer in the next ``t`` time units.
-
-        Parameters
-        ----------
-        t : float
-            Horizon, in the summary's time unit.
-        data : pandas.DataFrame
-            Summary with ``frequency``, ``recency``, ``T``.
-        interval : float, optional
-            Coverage of a central interval over parameter draws (needs draws).
-        return_draws : bool
-            Return the ``(chain, draw, customer)`` array instead of a summary.
-        """
-        return self._per_customer(
-            expected_purchases,
-            data,
-            "expected_purchases",
-            interval=interval,
-            return_draws=return_draws,
-            t=t,
-        )
-
-    def p_alive(self, data: pd.DataFrame, *, interval=None, return_draws: bool = False):
-        """Probability that each customer is still active at the end of observation."""
-        return self._per_customer(
-            p_alive, data, "p_alive", interval=interval, return_draws=return_draws
-        )
-
-    def conditional_probability_of_purchases(
-        self, n: int, t: float, data: pd.DataFrame, *, interval=None, return_draws: bool = False
-    ):
-        """P(exactly ``n`` purchases in the next ``t`` time units) for each customer."""
-        return self._per_customer(
-            conditional_probability_of_purchases,
-            data,
-            "probability_of_purchases",
-            interval=interval,
-            return_draws=return_draws,
-            n=n,
-            t=t,
-        )
-
-    def expected_purchases_new_customer(self, t, *, interval=None):
-        """Expected repeat purchases of a newly acquired customer in ``(0, t]``."""
-        return self._population(
-            expected_purchases_new_customer, t, "expected_purchases_new_customer", interval=interval
-        )
-
-    def probability_of_purchases(self, n: int, t, *, interval=None):
-        """P(X(t) = n) for a newly acquired customer."""
-        return self._population(
-            lambda params, t: probability_of_purchases(params, n, t),
-            t,
-            "probability_of_purchases",
-            interval=interval,
-        )
-
-    def simulate(self, T, rng: np.random.Generator) -> pd.DataFrame:
-        """Simulate customer summaries at the fitted point estimates (see :func:`simulate`)."""
-        self._require_fitted()
-        return simulate(self.params_.to_dict(), T, rng)

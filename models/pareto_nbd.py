@@ -31,8 +31,8 @@ import pandas as pd
 from scipy import integrate, special
 
 from models import _special
-from models._base import BaseModel
 from models._ops import NUMPY, Ops
+from models._purchase import ContinuousPurchaseModel
 from models._validation import ValidationError
 
 PARAMS = ("r", "alpha", "s", "beta")
@@ -351,7 +351,7 @@ def simulate(params: Mapping[str, float], T, rng: np.random.Generator) -> pd.Dat
     )
 
 
-class ParetoNBD(BaseModel):
+class ParetoNBD(ContinuousPurchaseModel):
     """Pareto/NBD purchase model (Schmittlein, Morrison & Colombo 1987).
 
     Fit on a summary with columns ``frequency`` (x), ``recency`` (t_x) and ``T``, one row per
@@ -370,37 +370,6 @@ class ParetoNBD(BaseModel):
     PARAMS = PARAMS
     INITIAL = {"r": 1.0, "alpha": 1.0, "s": 1.0, "beta": 1.0}
     _loglik = staticmethod(loglik)
-
-    def p_alive(self, data: pd.DataFrame, *, interval=None, return_draws: bool = False):
-        """Probability that each customer is still active at the end of observation (eq. 36)."""
-        return self._per_customer(
-            p_alive, data, "p_alive", interval=interval, return_draws=return_draws
-        )
-
-    def expected_purchases(
-        self, t: float, data: pd.DataFrame, *, interval=None, return_draws: bool = False
-    ):
-        """Expected number of purchases of each customer in the next ``t`` time units (eq. 41).
-
-        Parameters
-        ----------
-        t : float
-            Horizon, in the summary's time unit.
-        data : pandas.DataFrame
-            Summary with ``frequency``, ``recency``, ``T``.
-        interval : float, optional
-            Coverage of a central interval over parameter draws (needs draws).
-        return_draws : bool
-            Return the ``(chain, draw, customer)`` array instead of a summary.
-        """
-        return self._per_customer(
-            expected_purchases,
-            data,
-            "expected_purchases",
-            interval=interval,
-            return_draws=return_draws,
-            t=t,
-        )
 
     def dert(
         self,
@@ -427,37 +396,3 @@ class ParetoNBD(BaseModel):
             return_draws=return_draws,
             discount_rate=discount_rate,
         )
-
-    def conditional_probability_of_purchases(
-        self, n: int, t: float, data: pd.DataFrame, *, interval=None, return_draws: bool = False
-    ):
-        """P(exactly ``n`` purchases in the next ``t`` time units) for each customer."""
-        return self._per_customer(
-            conditional_probability_of_purchases,
-            data,
-            "probability_of_purchases",
-            interval=interval,
-            return_draws=return_draws,
-            n=n,
-            t=t,
-        )
-
-    def expected_purchases_new_customer(self, t, *, interval=None):
-        """Expected repeat purchases of a newly acquired customer in ``(0, t]`` (eq. 27)."""
-        return self._population(
-            expected_purchases_new_customer, t, "expected_purchases_new_customer", interval=interval
-        )
-
-    def probability_of_purchases(self, n: int, t, *, interval=None):
-        """P(X(t) = n) for a newly acquired customer."""
-        return self._population(
-            lambda params, t: probability_of_purchases(params, n, t),
-            t,
-            "probability_of_purchases",
-            interval=interval,
-        )
-
-    def simulate(self, T, rng: np.random.Generator) -> pd.DataFrame:
-        """Simulate customer summaries at the fitted point estimates (see :func:`simulate`)."""
-        self._require_fitted()
-        return simulate(self.params_.to_dict(), T, rng)

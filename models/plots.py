@@ -31,7 +31,6 @@ Diagnostics of Bayesian fits are ArviZ's own (:func:`plot_trace`, :func:`plot_po
 from __future__ import annotations
 
 import inspect
-import sys
 from collections.abc import Callable, Mapping
 
 import matplotlib.dates as mdates
@@ -80,13 +79,6 @@ def _axes(ax: Axes | None, figsize=(7.0, 4.5)) -> Axes:
 
         _, ax = plt.subplots(figsize=figsize, layout="constrained")
     return ax
-
-
-def _module_function(model, name: str) -> Callable:
-    function = getattr(sys.modules[type(model).__module__], name, None)
-    if function is None:
-        raise ValidationError(f"{type(model).__name__} has no module-level {name}() to plot.")
-    return function
 
 
 def _flat_params(model) -> dict[str, np.ndarray]:
@@ -185,8 +177,8 @@ def tracking_table(
         ``cumulative_lower``/``cumulative_upper``. ``attrs`` hold ``calibration_end``,
         ``time_unit``, ``period``, ``interval``, ``origin``.
     """
-    expected_new = _module_function(model, "expected_purchases_new_customer")
-    _require_continuous(_module_function(model, "expected_purchases"), model)
+    expected_new = model._module_function("expected_purchases_new_customer")
+    _require_continuous(model._module_function("expected_purchases"), model)
     unit = _time_unit(model, time_unit)
     if not period > 0:
         raise ValidationError(f"period must be > 0 time units, got {period}.")
@@ -424,7 +416,7 @@ def plot_conditional_expectations(
     x = calibration["frequency"].to_numpy(dtype=float)
     groups = np.minimum(x, max_frequency).astype(int)
     n_groups = max_frequency + 1
-    expected_fn = _module_function(model, "expected_purchases")
+    expected_fn = model._module_function("expected_purchases")
     predicted = _grouped_means(
         model, lambda params, **a: expected_fn(params, horizon, **a), calibration, groups, n_groups
     )
@@ -502,7 +494,7 @@ def plot_frequency_recency_matrix(
         )
     if not T > 0:
         raise ValidationError(f"T must be > 0, got {T}.")
-    function = _module_function(model, quantity)
+    function = model._module_function(quantity)
     _require_continuous(function, model)
     frequency = np.arange(max_frequency + 1, dtype=float)
     if recency is None:
@@ -838,7 +830,7 @@ def plot_purchase_count_check(
         Its two ``BarContainer`` s (in ``ax.containers``) hold the observed bars, then the
         model's.
     """
-    pmf = _module_function(model, "probability_of_purchases")
+    pmf = model._module_function("probability_of_purchases")
     arrays = model._prediction_arrays(data)
     x = arrays["x"]
     w = validate_positive_integer_weights(data, weights)
