@@ -16,6 +16,34 @@ import pandas as pd
 from models._base import BaseModel
 
 
+def transactions_from_summary(summary: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """A transaction log consistent with simulated summaries (``frequency``, ``recency``).
+
+    Every customer buys at time 0; a customer with ``x`` repeat purchases, the last at
+    ``t_x``, makes the other ``x - 1`` at times drawn uniformly on ``(0, t_x)``: given the
+    number of events of a Poisson process and the time of the last one, the earlier event
+    times are independent uniforms. Drop-out (BG/NBD, MBG/NBD) or a lifetime (Pareto/NBD)
+    does not change this, so the log has exactly the distribution the model implies.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id`` and ``t`` (time since the first purchase, in the summary's unit),
+        sorted by customer and time.
+    """
+    x = summary["frequency"].to_numpy(dtype=int)
+    t_x = summary["recency"].to_numpy(dtype=float)
+    ids = summary.index.to_numpy()
+    inner = np.maximum(x - 1, 0)
+    owner = np.repeat(np.arange(x.size), inner)
+    times = np.concatenate(
+        [np.zeros(x.size), t_x[x > 0], rng.uniform(0.0, 1.0, owner.size) * t_x[owner]]
+    )
+    who = np.concatenate([np.arange(x.size), np.flatnonzero(x > 0), owner])
+    order = np.lexsort((times, who))
+    return pd.DataFrame({"customer_id": ids[who[order]], "t": times[order]})
+
+
 class ContinuousPurchaseModel(BaseModel):
     """Shared per-customer and new-customer predictions (see the module docstring)."""
 
@@ -96,3 +124,10 @@ class ContinuousPurchaseModel(BaseModel):
         """Simulate customer summaries at the fitted point estimates (module's ``simulate``)."""
         self._require_fitted()
         return self._module_function("simulate")(self.params_.to_dict(), T, rng)
+
+    def simulate_transactions(self, T, rng: np.random.Generator) -> pd.DataFrame:
+        """Simulate a transaction log (``customer_id``, ``t``) at the fitted point estimates.
+
+        See :func:`transactions_from_summary`; ``T`` gives each customer's observation length.
+        """
+        return transactions_from_summary(self.simulate(T, rng), rng)

@@ -177,3 +177,21 @@ def test_customer_first_seen_at_observation_end_carries_no_information(model_cla
     newcomer = pd.DataFrame({"frequency": [0], "recency": [0.0], "T": [0.0]})
     arrays = model._fit_arrays(newcomer)
     np.testing.assert_allclose(model._loglik(model.params.to_dict(), arrays), 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("model_class", [models.BetaGeo, ParetoNBD, ModifiedBetaGeo])
+def test_simulated_transaction_log_reproduces_the_simulated_summary(model_class):
+    model = model_class().fit(_cdnow_with_spend())
+    rng = np.random.default_rng(41)
+    T = rng.uniform(10, 60, size=3000)
+    summary = model.simulate(T, np.random.default_rng(5))
+    log = model.simulate_transactions(T, np.random.default_rng(5))
+    per_customer = log.groupby("customer_id")["t"]
+    np.testing.assert_array_equal(per_customer.size().to_numpy() - 1, summary["frequency"])
+    np.testing.assert_allclose(per_customer.max().to_numpy(), summary["recency"], rtol=1e-12)
+    assert (per_customer.min() == 0).all() and (per_customer.max().to_numpy() <= T).all()
+    # inner purchase times are uniform on (0, t_x): their scaled positions average 1/2
+    inner = log.merge(summary["recency"], left_on="customer_id", right_index=True)
+    inner = inner[(inner["t"] > 0) & (inner["t"] < inner["recency"])]
+    positions = inner["t"] / inner["recency"]
+    assert abs(positions.mean() - 0.5) < 4 * np.sqrt(1 / 12 / len(positions))
