@@ -37,7 +37,7 @@ import pandas as pd
 from numpy.polynomial.laguerre import laggauss
 
 from models import _draws, _spark
-from models._base import summarize_by_pattern
+from models._base import summarize_by_pattern, unique_rows
 from models._units import unit_ratio
 from models._validation import ValidationError
 
@@ -254,6 +254,67 @@ def _finish(value, arrays, data, params_p, params_s, interval, return_draws, nam
     return summarize_by_pattern(
         value, arrays, (1, n_draws), data.index, name, interval, return_draws
     )
+
+
+def cash_flow_table(
+    purchase_model,
+    spend_model,
+    data: pd.DataFrame,
+    *,
+    horizon: float,
+    discount_rate: float = 0.0,
+    discount_period: str = "Y",
+    margin: float = 1.0,
+    step: float = 1.0,
+    time_unit: str | None = None,
+    interval: float = 0.9,
+) -> pd.DataFrame:
+    """Expected cash flows of the whole customer base, step by step, with intervals.
+
+    For each step ``k`` ending at ``k * step``: expected purchases of all customers in the
+    step, their value (``margin`` x spend), and that value discounted as in
+    :func:`customer_lifetime_value`. Totals are formed draw by draw (purchase and spend draws
+    paired), so each row's interval is that of the whole base. The discounted column sums to
+    the total of :func:`customer_lifetime_value` over customers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by the step's end time; columns ``purchases``, ``value``,
+        ``discounted_value`` (means over draws) and ``discounted_lower`` /
+        ``discounted_upper`` (central ``interval``).
+    """
+    _validate_margin(margin)
+    if horizon <= 0 or step <= 0:
+        raise ValidationError(f"horizon and step must be > 0, got {horizon} and {step}.")
+    unit = _time_unit(purchase_model, data, time_unit)
+    rate = _discount_per_step(discount_rate, discount_period, unit, step)
+    params_p, params_s = _paired_draws(purchase_model, spend_model)
+    purchases, spend, arrays = _evaluators(purchase_model, spend_model, params_p, params_s, data)
+    patterns, inverse = unique_rows(arrays)
+    customers_per_pattern = np.bincount(inverse)
+    spend_draws = spend(patterns)
+    ends = np.append(np.arange(step, horizon, step), horizon)
+    rows, previous = [], 0.0
+    for k, end in enumerate(ends, start=1):
+        current = purchases(end, patterns)
+        in_step = (current - previous) * customers_per_pattern
+        previous = current
+        count = in_step.sum(axis=-1).ravel()
+        value = margin * (in_step * spend_draws).sum(axis=-1).ravel()
+        discounted = value / (1 + rate) ** k
+        lower, upper = np.quantile(discounted, _draws.interval_bounds(interval))
+        rows.append(
+            {
+                "end": end,
+                "purchases": count.mean(),
+                "value": value.mean(),
+                "discounted_value": discounted.mean(),
+                "discounted_lower": lower,
+                "discounted_upper": upper,
+            }
+        )
+    return pd.DataFrame(rows).set_index("end")
 
 
 def total_value(per_customer_draws, interval: float = 0.9) -> pd.Series:

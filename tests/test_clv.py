@@ -126,3 +126,18 @@ def test_input_frame_unchanged(cdnow, fitted):
     clv.customer_lifetime_value(bg, gg, cdnow, horizon=10, discount_rate=0.1)
     clv.residual_lifetime_value(bg, gg, cdnow, discount_rate=0.1)
     pd.testing.assert_frame_equal(cdnow, before)
+
+
+def test_cash_flow_table_adds_up_to_the_customers_values(cdnow):
+    bg = models.BetaGeo().fit(cdnow).sample_laplace(100, random_seed=8)
+    gg = GammaGamma().fit(cdnow).sample_laplace(100, random_seed=9)
+    kwargs = {"horizon": 52, "step": 13, "discount_rate": 0.1, "margin": 0.3}
+    table = clv.cash_flow_table(bg, gg, cdnow, **kwargs)
+    assert list(table.index) == [13, 26, 39, 52]
+    per_customer = clv.customer_lifetime_value(bg, gg, cdnow, **kwargs)
+    np.testing.assert_allclose(table["discounted_value"].sum(), per_customer.sum(), rtol=1e-10)
+    purchases = bg.expected_purchases(52, cdnow).sum()
+    np.testing.assert_allclose(table["purchases"].sum(), purchases, rtol=1e-10)
+    assert (table["discounted_value"] < table["value"]).all()
+    assert (table["discounted_lower"] <= table["discounted_value"]).all()
+    assert (table["discounted_value"] <= table["discounted_upper"]).all()
