@@ -6,6 +6,7 @@ interpreter); it is stopped, JVM included, when the module ends.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -317,8 +318,10 @@ def test_first_offender_is_first_in_input_order_across_partitions(spark):
         }
     )
     tx.loc[[12_345, 15_000, 19_999], "amount"] = -1.0
-    sdf = _to_spark(spark, tx)
-    assert sdf.rdd.getNumPartitions() > 1
+    # four ordered slices: several partitions whatever Spark's default split, input order kept
+    slices = [_to_spark(spark, tx.iloc[i : i + 5_000]) for i in range(0, n, 5_000)]
+    sdf = functools.reduce(lambda left, right: left.union(right), slices)
+    assert sdf.rdd.getNumPartitions() >= 4
     expected = _message(lambda: rfm_summary(tx))
     assert "3 of 20000 rows" in expected and "customer_id=12345" in expected
     assert _message(lambda: rfm_summary(sdf)) == expected
