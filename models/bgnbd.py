@@ -230,10 +230,10 @@ def simulate(params: Mapping[str, float], T, rng: np.random.Generator) -> pd.Dat
     n_events = rng.poisson(lam * T)
     purchases_before_dropout = rng.geometric(p)
     x = np.minimum(n_events, purchases_before_dropout)
-    return _summary_from_order_statistic(x, n_events, T, rng)
+    return summary_from_order_statistic(x, n_events, T, rng)
 
 
-def _summary_from_order_statistic(x, n_events, T, rng) -> pd.DataFrame:
+def summary_from_order_statistic(x, n_events, T, rng) -> pd.DataFrame:
     """Summary with ``t_x`` = the x-th of ``n_events`` uniform order statistics on [0, T]."""
     has = x > 0
     t_x = np.zeros_like(T)

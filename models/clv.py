@@ -32,6 +32,9 @@ month.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from numpy.polynomial.laguerre import laggauss
@@ -105,6 +108,42 @@ def _validate_margin(margin: float) -> None:
         raise ValidationError(f"margin must be a fraction of revenue > 0 (e.g. 0.3), got {margin}.")
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What a fixed-horizon computation needs, checked once."""
+
+    rate: float
+    ends: np.ndarray
+    params_p: dict
+    params_s: dict
+    purchases: Callable
+    spend: Callable
+    arrays: dict
+
+
+def _fixed_horizon(
+    purchase_model,
+    spend_model,
+    data,
+    horizon,
+    discount_rate,
+    discount_period,
+    margin,
+    step,
+    time_unit,
+) -> _Plan:
+    """Validate a fixed-horizon request and prepare its steps, discount and evaluators."""
+    _validate_margin(margin)
+    if horizon <= 0 or step <= 0:
+        raise ValidationError(f"horizon and step must be > 0, got {horizon} and {step}.")
+    unit = _time_unit(purchase_model, data, time_unit)
+    rate = _discount_per_step(discount_rate, discount_period, unit, step)
+    params_p, params_s = _paired_draws(purchase_model, spend_model)
+    purchases, spend, arrays = _evaluators(purchase_model, spend_model, params_p, params_s, data)
+    ends = np.append(np.arange(step, horizon, step), horizon)
+    return _Plan(rate, ends, params_p, params_s, purchases, spend, arrays)
+
+
 def customer_lifetime_value(
     purchase_model,
     spend_model,
@@ -168,24 +207,29 @@ def customer_lifetime_value(
             interval=interval,
             return_draws=return_draws,
         )
-    _validate_margin(margin)
-    if horizon <= 0 or step <= 0:
-        raise ValidationError(f"horizon and step must be > 0, got {horizon} and {step}.")
-    unit = _time_unit(purchase_model, data, time_unit)
-    rate = _discount_per_step(discount_rate, discount_period, unit, step)
-    params_p, params_s = _paired_draws(purchase_model, spend_model)
-    purchases, spend, arrays = _evaluators(purchase_model, spend_model, params_p, params_s, data)
-    ends = np.append(np.arange(step, horizon, step), horizon)
+    plan = _fixed_horizon(
+        purchase_model,
+        spend_model,
+        data,
+        horizon,
+        discount_rate,
+        discount_period,
+        margin,
+        step,
+        time_unit,
+    )
 
     def value(patterns: dict) -> np.ndarray:
         total, previous = 0.0, 0.0
-        for k, end in enumerate(ends, start=1):
-            current = purchases(end, patterns)
-            total = total + (current - previous) / (1 + rate) ** k
+        for k, end in enumerate(plan.ends, start=1):
+            current = plan.purchases(end, patterns)
+            total = total + (current - previous) / (1 + plan.rate) ** k
             previous = current
-        return margin * total * spend(patterns)
+        return margin * total * plan.spend(patterns)
 
-    return _finish(value, arrays, data, params_p, params_s, interval, return_draws, "clv")
+    return _finish(
+        value, plan.arrays, data, plan.params_p, plan.params_s, interval, return_draws, "clv"
+    )
 
 
 def residual_lifetime_value(
@@ -284,17 +328,21 @@ def cash_flow_table(
         ``discounted_value`` (means over draws) and ``discounted_lower`` /
         ``discounted_upper`` (central ``interval``).
     """
-    _validate_margin(margin)
-    if horizon <= 0 or step <= 0:
-        raise ValidationError(f"horizon and step must be > 0, got {horizon} and {step}.")
-    unit = _time_unit(purchase_model, data, time_unit)
-    rate = _discount_per_step(discount_rate, discount_period, unit, step)
-    params_p, params_s = _paired_draws(purchase_model, spend_model)
-    purchases, spend, arrays = _evaluators(purchase_model, spend_model, params_p, params_s, data)
-    patterns, inverse = unique_rows(arrays)
+    plan = _fixed_horizon(
+        purchase_model,
+        spend_model,
+        data,
+        horizon,
+        discount_rate,
+        discount_period,
+        margin,
+        step,
+        time_unit,
+    )
+    rate, ends, purchases = plan.rate, plan.ends, plan.purchases
+    patterns, inverse = unique_rows(plan.arrays)
     customers_per_pattern = np.bincount(inverse)
-    spend_draws = spend(patterns)
-    ends = np.append(np.arange(step, horizon, step), horizon)
+    spend_draws = plan.spend(patterns)
     rows, previous = [], 0.0
     for k, end in enumerate(ends, start=1):
         current = purchases(end, patterns)

@@ -156,13 +156,7 @@ def simulate(params: Mapping[str, float], T, rng: np.random.Generator) -> pd.Dat
     n_events = rng.poisson(lam * T)
     repeats_before_dropout = rng.geometric(p) - 1
     x = np.minimum(n_events, repeats_before_dropout)
-    t_x = np.zeros_like(T)
-    has = x > 0
-    t_x[has] = T[has] * rng.beta(x[has], n_events[has] - x[has] + 1)
-    return pd.DataFrame(
-        {"frequency": x.astype(float), "recency": t_x, "T": T},
-        index=pd.RangeIndex(T.size, name="customer_id"),
-    )
+    return bgnbd.summary_from_order_statistic(x, n_events, T, rng)
 
 
 class ModifiedBetaGeo(ContinuousPurchaseModel):
