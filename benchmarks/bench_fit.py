@@ -115,7 +115,7 @@ def main() -> None:
                 row["speed-up"] = row["lifetimes s"] / row["ours s"]
                 row["LL rel diff"] = abs(row["ours LL"] - row["lifetimes LL"]) / abs(row["ours LL"])
             rows.append(row)
-            print(f"done: {model} {dataset} {resolution}", flush=True)
+            print(json.dumps(row), flush=True)  # each result as soon as it is known
     columns = [
         "model",
         "data",
