@@ -130,6 +130,16 @@ class BaseModel:
         """Validated per-row arrays for the likelihood (default: frequency, recency, T)."""
         return validate_continuous_summary(data)
 
+    def _select_fit_rows(
+        self, arrays: dict[str, np.ndarray], weights: np.ndarray
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Rows (and their weights) the likelihood is fitted on; default: all of them.
+
+        A model that fits on a subset (Gamma-Gamma: repeat customers only) overrides this,
+        and may check or record what it leaves out.
+        """
+        return arrays, weights
+
     def _prediction_arrays(self, data: pd.DataFrame) -> dict[str, np.ndarray]:
         """Validated per-customer arrays for predictions (default: same as fitting)."""
         return self._fit_arrays(data)
@@ -179,10 +189,7 @@ class BaseModel:
             return _spark.fit(self, data, method, weights=weights, **kwargs)
         arrays = self._fit_arrays(data)
         w = validate_positive_integer_weights(data, weights)
-        if "keep" in arrays:  # models that fit on a subset of rows (Gamma-Gamma)
-            keep = arrays.pop("keep")
-            arrays = {k: v[keep] for k, v in arrays.items()}
-            w = w[keep]
+        arrays, w = self._select_fit_rows(arrays, w)
         patterns, counts = compress_patterns(arrays, w)
         self.n_customers_ = float(counts.sum())
         self.n_patterns_ = int(counts.size)

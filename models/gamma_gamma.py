@@ -36,12 +36,11 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from models import _draws, _spark
+from models import _draws
 from models._base import BaseModel
 from models._ops import NUMPY, Ops
 from models._validation import (
     ValidationError,
-    validate_positive_integer_weights,
     validate_spend_summary,
 )
 
@@ -285,26 +284,23 @@ class GammaGamma(BaseModel):
         arrays = validate_spend_summary(data)
         return {"x": arrays["x"], "z": arrays["z"]}
 
-    def fit(self, data: pd.DataFrame, method: str = "mle", *, weights: str | None = None, **kwargs):
-        """Fit on the customers with ``frequency > 0`` (see :meth:`BaseModel.fit`).
+    def _select_fit_rows(self, arrays, weights):
+        """Keep the repeat customers (``frequency > 0``), the only ones with spend information.
 
-        Logs how many customers were excluded and warns
+        Records how many customers were excluded (``n_excluded_``, also logged) and warns
         (:class:`SpendFrequencyCorrelationWarning`) when ``|corr(x, zbar)|`` among repeat
         customers exceeds :data:`CORRELATION_THRESHOLD`.
         """
-        if _spark.is_spark_dataframe(data):
-            return _spark.fit(self, data, method, weights=weights, **kwargs)
-        arrays = validate_spend_summary(data)
-        w = validate_positive_integer_weights(data, weights)
         keep = arrays["keep"]
         if not keep.any():
             raise ValidationError(
                 "frequency is 0 for every customer, so there is no repeat spend to fit the "
                 "Gamma-Gamma model on; it needs customers with frequency > 0."
             )
-        x, z, wk = arrays["x"][keep], arrays["z"][keep], w[keep]
-        self.n_excluded_ = float(w[~keep].sum())
-        self.spend_frequency_correlation_ = spend_frequency_correlation(x, z, wk)
+        x, z, w = arrays["x"][keep], arrays["z"][keep], weights[keep]
+        self.n_excluded_ = float(weights[~keep].sum())
+        self.sum_log_frequency_ = float(np.sum(w * np.log(x)))
+        self.spend_frequency_correlation_ = spend_frequency_correlation(x, z, w)
         if abs(self.spend_frequency_correlation_) > CORRELATION_THRESHOLD:
             warnings.warn(
                 f"frequency and monetary_value are correlated among repeat customers "
@@ -312,18 +308,20 @@ class GammaGamma(BaseModel):
                 f"{CORRELATION_THRESHOLD}); the Gamma-Gamma model assumes spend is independent "
                 "of purchase frequency, so its spend predictions may be biased.",
                 SpendFrequencyCorrelationWarning,
-                stacklevel=2,
+                stacklevel=3,  # the caller of fit()
             )
         logger.info(
             "GammaGamma: fitting on %g repeat customers (frequency > 0); %g customers with "
             "frequency = 0 excluded (no spend information).",
-            wk.sum(),
+            w.sum(),
             self.n_excluded_,
         )
-        super().fit(data, method, weights=weights, **kwargs)
-        if hasattr(self, "log_likelihood_"):
-            self.log_likelihood_total_spend_ = self.log_likelihood_ - float(np.sum(wk * np.log(x)))
-        return self
+        return {"x": x, "z": z}, w
+
+    @property
+    def log_likelihood_total_spend_(self) -> float:
+        """Log-likelihood of the *total* spend: the average-spend one minus ``sum(ln x)``."""
+        return self.log_likelihood_ - self.sum_log_frequency_
 
     def summary(self, interval: float = 0.95) -> pd.DataFrame:
         """Estimates table (see :meth:`BaseModel.summary`); attrs say who was excluded."""
@@ -394,10 +392,10 @@ class GammaGamma(BaseModel):
         return simulate(self.params_.to_dict(), x, rng)
 
     def to_dict(self):
-        """See :meth:`BaseModel.to_dict`; adds the excluded count and the total-spend LL."""
+        """See :meth:`BaseModel.to_dict`; adds the excluded count and ``sum(ln x)``."""
         out = super().to_dict()
         out["n_excluded"] = self.n_excluded_
-        out["log_likelihood_total_spend"] = getattr(self, "log_likelihood_total_spend_", None)
+        out["sum_log_frequency"] = self.sum_log_frequency_
         return out
 
     @classmethod
@@ -405,5 +403,5 @@ class GammaGamma(BaseModel):
         """See :meth:`BaseModel.from_dict`."""
         model = super().from_dict(payload)
         model.n_excluded_ = payload.get("n_excluded")
-        model.log_likelihood_total_spend_ = payload.get("log_likelihood_total_spend")
+        model.sum_log_frequency_ = payload.get("sum_log_frequency")
         return model
