@@ -6,6 +6,7 @@ import pytest
 
 import models
 from models import clv
+from models._units import unit_ratio
 from models._validation import ValidationError
 from models.gamma_gamma import GammaGamma
 
@@ -89,15 +90,11 @@ def test_total_value_sums_draw_by_draw(cdnow):
 
 def test_residual_value_matches_pareto_nbd_closed_form_dert(cdnow):
     """Gauss-Laguerre DERT equals the closed form of Fader, Hardie & Lee (2005, JMR, eq. 2)."""
-    from models import pareto_nbd
-
-    pnbd = models.ParetoNBD().fit(cdnow) if hasattr(models, "ParetoNBD") else None
-    if pnbd is None:
-        pnbd = pareto_nbd.ParetoNBD().fit(cdnow)
+    pnbd = models.ParetoNBD().fit(cdnow)
     gg = GammaGamma().fit(cdnow)
     rate = 0.15
     residual = clv.residual_lifetime_value(pnbd, gg, cdnow, discount_rate=rate, n_nodes=100)
-    delta = np.log1p(rate) * 7 / 365.2425
+    delta = np.log1p(rate) / unit_ratio("Y", "W")  # continuous force per week
     closed = pnbd.dert(delta, cdnow) * gg.conditional_expected_average_spend(cdnow)
     np.testing.assert_allclose(residual.to_numpy(), closed.to_numpy(), rtol=1e-6)
 
