@@ -59,7 +59,9 @@ def test_notebook_runs_top_to_bottom(path):
     os.environ["MPLBACKEND"] = "Agg"
     try:
         client = NotebookClient(
-            notebook, timeout=600, kernel_name="python3",
+            notebook,
+            timeout=600,
+            kernel_name="python3",
             resources={"metadata": {"path": str(path.parent)}},
         )
         client.execute()
