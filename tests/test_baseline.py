@@ -1,4 +1,4 @@
-"""Tests of the rule of thumb S x C x P x t and its variants (models/baseline.py)."""
+"""Tests of the rule of thumb S x C x P x t and its variants (models/baseline/)."""
 
 import numpy as np
 import pandas as pd
@@ -349,3 +349,11 @@ def test_cdnow_all_variants():
     assert totals["basket_x_frequency"] > totals.drop("basket_x_frequency").max()
     seg = baseline.rule_of_thumb(cal, variant="per_segment")
     assert seg.t["one_time"] == 1.0 and seg.t["repeat"] > 1.0
+
+
+def test_package_reexports_every_submodule_name():
+    from models.baseline import ingredients, rule, variants
+
+    modules = (ingredients, rule, variants)
+    assert sorted(n for m in modules for n in m.__all__) == sorted(baseline.__all__)
+    assert all(getattr(baseline, n) is getattr(m, n) for m in modules for n in m.__all__)

@@ -1,4 +1,4 @@
-"""Tests of the holdout scorecard, segments and randomised PIT (models/evaluate.py)."""
+"""Tests of the holdout scorecard, segments and randomised PIT (models/evaluate/)."""
 
 import numpy as np
 import pandas as pd
@@ -279,3 +279,11 @@ def test_error_pit_inputs():
         evaluate.randomized_pit([0.1, 0.5], [0.2, 0.4], rng)
     with pytest.raises(ValidationError, match=r"cdf_upper must be a probability.*row=0"):
         evaluate.randomized_pit([0.1], [np.nan], rng)
+
+
+def test_package_reexports_every_submodule_name():
+    from models.evaluate import holdout, metrics, pit
+
+    modules = (holdout, metrics, pit)
+    assert sorted(n for m in modules for n in m.__all__) == sorted(evaluate.__all__)
+    assert all(getattr(evaluate, n) is getattr(m, n) for m in modules for n in m.__all__)

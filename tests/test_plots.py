@@ -361,3 +361,114 @@ def test_purchase_count_check_of_bgbb_on_weighted_patterns(save):
     for k in range(6):
         assert model[k] == pytest.approx(11104 * bb.probability_of_purchases(k, 6), rel=1e-10)
     save(ax, "purchase_count_check_bgbb")
+
+
+# ------------------------------------------------------------------------- input errors
+def _plain_fit(split):
+    """A BetaGeo fitted on a frame without attrs, so its time unit is unknown."""
+    cal = split.calibration[["frequency", "recency", "T"]]
+    return models.BetaGeo().fit(pd.DataFrame(cal.to_numpy(), columns=cal.columns, index=cal.index))
+
+
+#: (what is wrong, the call, the message it must raise)
+INPUT_ERRORS = [
+    (
+        "time unit",
+        lambda tx, split, bg: plots.tracking_table(tx, _plain_fit(split), calibration_end=CAL_END),
+        r"time unit is unknown: pass time_unit='W'",
+    ),
+    (
+        "period",
+        lambda tx, split, bg: plots.tracking_table(tx, bg, calibration_end=CAL_END, period=0),
+        r"period must be > 0 time units, got 0\.",
+    ),
+    (
+        "holdout end",
+        lambda tx, split, bg: plots.tracking_table(
+            tx, bg, calibration_end=CAL_END, holdout_end="1997-06-30"
+        ),
+        r"holdout_end \(1997-06-30\) must not be before calibration_end \(1997-09-30\)\.",
+    ),
+    (
+        "empty cohort",
+        lambda tx, split, bg: plots.tracking_table(tx, bg, calibration_end="1990-01-01"),
+        r"no customer made a first purchase on or before 1990-01-01\.",
+    ),
+    (
+        "holdout type",
+        lambda tx, split, bg: plots.plot_conditional_expectations(bg, split.calibration, [1]),
+        r"holdout must be a pandas Series or DataFrame .* got list\.",
+    ),
+    (
+        "quantity",
+        lambda tx, split, bg: plots.plot_frequency_recency_matrix(bg, 30.0, quantity="x"),
+        r"quantity must be 'p_alive' or 'expected_purchases', got 'x'\.",
+    ),
+    (
+        "age",
+        lambda tx, split, bg: plots.plot_p_alive_matrix(bg, 0.0),
+        r"T must be > 0, got 0\.0\.",
+    ),
+    (
+        "recency",
+        lambda tx, split, bg: plots.plot_p_alive_matrix(bg, 30.0, recency=[3.0, 1.0]),
+        r"recency must be increasing values in \[0, T=30\]\.",
+    ),
+    (
+        "values type",
+        lambda tx, split, bg: plots.plot_value_deciles([1.0], pd.Series([1.0])),
+        r"predicted must be a pandas Series \(or a frame with a 'mean' column\).* got list\.",
+    ),
+    (
+        "actual missing",
+        lambda tx, split, bg: plots.plot_value_deciles(
+            pd.Series(np.arange(20.0)), pd.Series(np.arange(17.0))
+        ),
+        r"actual is missing 3 of the 20 predicted customers",
+    ),
+    (
+        "groups",
+        lambda tx, split, bg: plots.plot_value_deciles(
+            pd.Series(np.arange(5.0)), pd.Series(np.arange(5.0))
+        ),
+        r"need at least n_groups=10 customers, got 5\.",
+    ),
+    (
+        "clv shape",
+        lambda tx, split, bg: plots.plot_ltv_distribution(np.ones((3, 4))),
+        r"\(chain, draw, customer\) array; got an array of shape \(3, 4\)\.",
+    ),
+    (
+        "clv finite",
+        lambda tx, split, bg: plots.plot_ltv_distribution(pd.Series([1.0, np.nan])),
+        r"clv has NaN or infinite values\.",
+    ),
+    (
+        "log x",
+        lambda tx, split, bg: plots.plot_ltv_distribution(pd.Series([0.0, 1.0]), log_x=True),
+        r"log_x needs every CLV > 0",
+    ),
+    (
+        "coverage",
+        lambda tx, split, bg: plots.plot_interval_coverage({0.5: 1.5}),
+        r"coverage levels and values must lie in \[0, 1\] \(empirical\)\.",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "match"), [pytest.param(call, match, id=name) for name, call, match in INPUT_ERRORS]
+)
+def test_input_errors_name_the_rule(transactions, split, bg, call, match):
+    with pytest.raises(ValidationError, match=match):
+        call(transactions, split, bg)
+    plt.close("all")
+
+
+def test_package_reexports_every_submodule_function():
+    from models.plots import coverage, diagnostics, fit, matrices, tracking, value
+
+    modules = (coverage, diagnostics, fit, matrices, tracking, value)
+    names = sorted(n for m in modules for n in m.__all__)
+    assert names == sorted(plots.__all__)
+    assert all(getattr(plots, n) is getattr(m, n) for m in modules for n in m.__all__)

@@ -4,15 +4,12 @@ References
 ----------
 .. [FHL05] Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005). "Counting Your Customers" the
    Easy Way. Marketing Science 24(2): calibration / holdout evaluation of purchase forecasts.
-.. [CGH09] Czado, C., Gneiting, T. & Held, L. (2009). Predictive Model Assessment for Count
-   Data. Biometrics 65(4), 1254-1261: the randomised PIT for discrete predictive distributions.
 .. [B50] Brier, G. W. (1950). Verification of Forecasts Expressed in Terms of Probability.
    Monthly Weather Review 78(1), 1-3.
 
 Every metric compares two per-customer Series indexed by the same customer ids: a prediction
-(expected holdout purchases or value) and the actual holdout outcome. Ranking metrics treat
-tied predictions as randomly ordered (their expectation is reported), so a rule that gives
-every customer the same number captures exactly the top share of value and has Gini 0.
+(expected holdout purchases or value) and the actual holdout outcome; the metrics themselves
+are those of :mod:`models.evaluate.metrics`, overall and by segment (:func:`segment_customers`).
 """
 
 from __future__ import annotations
@@ -21,7 +18,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from models._validation import (
     ValidationError,
@@ -32,6 +28,9 @@ from models._validation import (
     validate_continuous_summary,
 )
 from models.baseline import months_per_unit
+from models.evaluate.metrics import coverage, normalized_gini, spearman, top_share_captured
+
+__all__ = ["SEGMENTS", "scorecard", "segment_customers"]
 
 SEGMENTS = ("one_time", "repeat", "top_decile", "lapsed")
 
@@ -64,75 +63,6 @@ def _aligned(values, what: str, index: pd.Index, reference: str, finite: bool = 
     out = pd.to_numeric(frame[what], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     check_rows(frame, what, "must be a number (not missing or NaN)", np.isnan(out), {what: out})
     return out
-
-
-def _tie_groups(score: np.ndarray, actual: np.ndarray):
-    """Group customers by tied score, highest first: (sizes, actual sums)."""
-    order = np.argsort(-score, kind="stable")
-    sorted_score = score[order]
-    new = np.r_[True, sorted_score[1:] != sorted_score[:-1]]
-    group = np.cumsum(new) - 1
-    return np.bincount(group).astype(float), np.bincount(group, weights=actual[order])
-
-
-def top_share_captured(predicted, actual, share: float = 0.1) -> float:
-    """Share of the total actual captured by the customers with the highest predictions.
-
-    The top ``share`` of customers (``share x n`` of them, fractional at the boundary) by
-    prediction; customers tied at the boundary count in proportion (random tie-breaking).
-    NaN when the actual total is 0.
-    """
-    predicted, actual = np.asarray(predicted, float), np.asarray(actual, float)
-    total = actual.sum()
-    if total == 0:
-        return float("nan")
-    sizes, sums = _tie_groups(predicted, actual)
-    before = np.r_[0.0, np.cumsum(sizes)[:-1]]
-    included = np.clip(share * predicted.size - before, 0.0, sizes) / sizes
-    return float(np.sum(included * sums) / total)
-
-
-def _gini(score: np.ndarray, actual: np.ndarray, total: float) -> float:
-    """Gini of the cumulative-actual curve when customers are sorted by ``score``."""
-    sizes, sums = _tie_groups(score, actual)
-    x = np.r_[0.0, np.cumsum(sizes)] / score.size
-    y = np.r_[0.0, np.cumsum(sums)] / total
-    area = np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2)
-    return float(2 * area - 1)
-
-
-def normalized_gini(predicted, actual) -> float:
-    """Gini of the ranking by ``predicted`` divided by the Gini of the perfect ranking.
-
-    The curve plots the share of total actual value captured against the share of customers,
-    customers sorted by decreasing prediction (ties as a straight segment); Gini is twice the
-    area between it and the diagonal. 1 for a ranking as good as sorting by the actual values,
-    0 for no better than random. NaN when the actual total is 0 or all actuals are equal.
-    """
-    predicted, actual = np.asarray(predicted, float), np.asarray(actual, float)
-    total = actual.sum()
-    if total == 0:
-        return float("nan")
-    best = _gini(actual, actual, total)
-    if best == 0:
-        return float("nan")
-    return _gini(predicted, actual, total) / best
-
-
-def spearman(predicted, actual) -> float:
-    """Spearman rank correlation (ties get average ranks); NaN if either side is constant."""
-    predicted, actual = np.asarray(predicted, float), np.asarray(actual, float)
-    if predicted.size < 2 or np.ptp(predicted) == 0 or np.ptp(actual) == 0:
-        return float("nan")
-    return float(np.corrcoef(stats.rankdata(predicted), stats.rankdata(actual))[0, 1])
-
-
-def coverage(actual, lower, upper) -> float:
-    """Share of ``actual`` inside the closed interval ``[lower, upper]``."""
-    actual = np.asarray(actual, float)
-    return float(
-        np.mean((actual >= np.asarray(lower, float)) & (actual <= np.asarray(upper, float)))
-    )
 
 
 def _metrics(pred, act, share, alive=None, intervals=None) -> dict[str, float]:
@@ -397,99 +327,3 @@ def segment_customers(
     )
     frame.attrs.update(lapsed_after=lapsed_after, time_unit=unit)
     return frame
-
-
-def randomized_pit(cdf_lower, cdf_upper, rng: np.random.Generator) -> np.ndarray:
-    """Randomised probability integral transform for discrete outcomes [CGH09].
-
-    For an observed count ``y`` with predictive CDF ``F``: ``u = F(y - 1) + v (F(y) - F(y - 1))``
-    with ``v ~ Uniform(0, 1)``. Under the true predictive distribution ``u`` is exactly
-    Uniform(0, 1), so central intervals of level ``l`` (``u`` in ``[(1 - l)/2, (1 + l)/2]``)
-    cover a share ``l`` of customers (see :func:`pit_coverage`).
-
-    Parameters
-    ----------
-    cdf_lower : array_like
-        ``P(Y < y) = F(y - 1)`` per customer (0 when ``y = 0``).
-    cdf_upper : array_like
-        ``P(Y <= y) = F(y)`` per customer.
-    rng : numpy.random.Generator
-        Source of the uniform draws.
-
-    Returns
-    -------
-    numpy.ndarray
-        PIT values in [0, 1], one per customer.
-    """
-    if not isinstance(rng, np.random.Generator):
-        raise ValidationError(
-            f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got "
-            f"{type(rng).__name__}."
-        )
-    lower = np.asarray(cdf_lower, dtype=float)
-    upper = np.asarray(cdf_upper, dtype=float)
-    if lower.shape != upper.shape:
-        raise ValidationError(
-            f"cdf_lower and cdf_upper must have the same shape, got {lower.shape} and "
-            f"{upper.shape}."
-        )
-    ids = np.arange(lower.size)
-    tol = 1e-12
-    for name, values in (("cdf_lower", lower), ("cdf_upper", upper)):
-        flat = values.ravel()
-        bad = ~np.isfinite(flat) | (flat < -tol) | (flat > 1 + tol)
-        if bad.any():
-            raise rule_error(
-                name, "must be a probability in [0, 1]", bad, ids, {name: flat}, id_name="row"
-            )
-    bad = (lower > upper + tol).ravel()
-    if bad.any():
-        raise rule_error(
-            "cdf_lower",
-            "must be <= cdf_upper",
-            bad,
-            ids,
-            {"cdf_lower": lower.ravel(), "cdf_upper": upper.ravel()},
-            id_name="row",
-        )
-    v = rng.uniform(size=lower.shape)
-    return np.clip(lower + v * (upper - lower), 0.0, 1.0)
-
-
-def pit_coverage(pit, levels=(0.5, 0.8, 0.9)) -> pd.Series:
-    """Share of PIT values inside each central interval ``[(1 - l)/2, (1 + l)/2]``.
-
-    Equals the empirical coverage of the central predictive intervals of level ``l``; should be
-    close to ``l`` when the predictive distribution is right.
-
-    Examples
-    --------
-    >>> pit_coverage([0.1, 0.4, 0.5, 0.7], levels=(0.5,)).tolist()
-    [0.75]
-    """
-    pit = np.asarray(pit, dtype=float).ravel()
-    bad = ~np.isfinite(pit) | (pit < 0) | (pit > 1)
-    if bad.any():
-        raise rule_error(
-            "pit", "must be in [0, 1]", bad, np.arange(pit.size), {"pit": pit}, id_name="row"
-        )
-    out = {}
-    for level in levels:
-        if not 0 < level < 1:
-            raise ValidationError(f"levels must be in (0, 1), got {level}.")
-        lo, hi = (1 - level) / 2, (1 + level) / 2
-        out[level] = float(np.mean((pit >= lo) & (pit <= hi)))
-    return pd.Series(out, name="coverage").rename_axis("level")
-
-
-__all__ = [
-    "SEGMENTS",
-    "coverage",
-    "normalized_gini",
-    "pit_coverage",
-    "randomized_pit",
-    "scorecard",
-    "segment_customers",
-    "spearman",
-    "top_share_captured",
-]
