@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 from scipy import special
 
+from models import _power_integral
 from models._ops import NUMPY, Ops
 
 
@@ -406,8 +407,35 @@ def _abs(x):
     return Dual(np.abs(x.val), _scale(x.der, sign), x.domain)
 
 
-#: Relative step of the central differences of ``log 2F1`` in its parameters.
+#: Relative step of the central differences in the parameters of ``log 2F1`` and of the
+#: power integral.
 HYP2F1_STEP = 1e-5
+
+
+def _directional_differences(function: Callable, args: Sequence[Dual], n_smooth: int) -> dict:
+    """Derivatives of ``function(*values)`` through its first ``n_smooth`` arguments.
+
+    One central difference per model parameter, along the direction in which that parameter
+    moves those arguments together (step ``HYP2F1_STEP (1 + sum |argument|)``; the
+    remaining arguments are held at their values).
+    """
+    values = [arg.val for arg in args]
+    size = 1.0 + sum(np.abs(v) for v in values[:n_smooth])
+    der: dict = {}
+    for i in set().union(*(arg.der.keys() for arg in args[:n_smooth])):
+        direction = [arg.der.get(i, 0.0) for arg in args[:n_smooth]]
+        norm = sum(np.abs(d) for d in direction)
+        h = HYP2F1_STEP * size / np.where(norm > 0, norm, 1.0)
+        up = function(
+            *(v + h * d for v, d in zip(values[:n_smooth], direction, strict=True)),
+            *values[n_smooth:],
+        )
+        down = function(
+            *(v - h * d for v, d in zip(values[:n_smooth], direction, strict=True)),
+            *values[n_smooth:],
+        )
+        der[i] = (up - down) / (2 * h)
+    return der
 
 
 def _log_hyp2f1(a, b, c, z):
@@ -422,16 +450,68 @@ def _log_hyp2f1(a, b, c, z):
         shifted = log_hyp2f1(a.val + 1, b.val + 1, c.val + 1, z.val)
         dz = a.val * b.val / c.val * np.exp(shifted - val)
         der = _combine(der, z.der, None, dz)
-    # One directional central difference per parameter reaching a, b or c.
-    size = 1.0 + np.abs(a.val) + np.abs(b.val) + np.abs(c.val)
-    for i in a.der.keys() | b.der.keys() | c.der.keys():
-        da, db, dc = (arg.der.get(i, 0.0) for arg in (a, b, c))
-        norm = np.abs(da) + np.abs(db) + np.abs(dc)
-        h = HYP2F1_STEP * size / np.where(norm > 0, norm, 1.0)
-        up = log_hyp2f1(a.val + h * da, b.val + h * db, c.val + h * dc, z.val)
-        down = log_hyp2f1(a.val - h * da, b.val - h * db, c.val - h * dc, z.val)
-        der = _combine(der, {i: (up - down) / (2 * h)})
+    der = _combine(der, _directional_differences(log_hyp2f1, (a, b, c, z), 3))
     return Dual(val, der, domain)
+
+
+def _log_power_integral(alpha, a, beta, b, t0, t1):
+    """``ln I = ln int_{t0}^{t1} (alpha + tau)^-a (beta + tau)^-b d tau`` with derivatives.
+
+    The closed-form tails ``G(t0)`` and ``G(t1)`` are evaluated on their own domains (the
+    distinct ``(x, t_x)`` and ``(x, T)`` of a Pareto/NBD fit), then combined on the patterns.
+    ``d ln I / d alpha = -a I(a + 1) / I`` and ``d ln I / d beta = -b I(b + 1) / I`` (the
+    integrand's derivatives stay in the family); through the exponents ``a, b`` by central
+    differences. The limits are data and carry no derivatives.
+    """
+    if not _has_dual(alpha, a, beta, b, t0, t1):
+        return NUMPY.log_power_integral(alpha, a, beta, b, t0, t1)
+    alpha, beta, t0, t1 = (_lift(v) for v in (alpha, beta, t0, t1))
+    a, b, exponents = _align(a, b)
+
+    def log_i(a_val, b_val):
+        """``ln I`` at exponents ``a_val, b_val`` (on the exponents' domain), and its domain."""
+        args = (alpha, Dual(a_val, None, exponents), beta, Dual(b_val, None, exponents))
+        tails = []
+        for t in (t0, t1):
+            *aligned, domain = _align(*args, t)
+            tails.append(
+                Dual(_power_integral.log_tail_closed(*(d.val for d in aligned)), None, domain)
+            )
+        *aligned, domain = _align(*tails, *args, t0, t1)
+        return _power_integral.from_tails(*(d.val for d in aligned)), domain
+
+    val, domain = log_i(a.val, b.val)
+    der: dict = {}
+    if alpha.der:
+        shifted, _ = log_i(a.val + 1, b.val)
+        scale = -_gather(a.val, exponents, domain) * np.exp(shifted - val)
+        der = _combine(
+            der, {i: _gather(d, alpha.domain, domain) for i, d in alpha.der.items()}, None, scale
+        )
+    if beta.der:
+        shifted, _ = log_i(a.val, b.val + 1)
+        scale = -_gather(b.val, exponents, domain) * np.exp(shifted - val)
+        der = _combine(
+            der, {i: _gather(d, beta.domain, domain) for i, d in beta.der.items()}, None, scale
+        )
+    size = 1.0 + np.abs(a.val) + np.abs(b.val)
+    for i in a.der.keys() | b.der.keys():
+        da, db = a.der.get(i, 0.0), b.der.get(i, 0.0)
+        norm = np.abs(da) + np.abs(db)
+        h = HYP2F1_STEP * size / np.where(norm > 0, norm, 1.0)
+        up, _ = log_i(a.val + h * da, b.val + h * db)
+        down, _ = log_i(a.val - h * da, b.val - h * db)
+        der = _combine(der, {i: (up - down) / (2 * _gather(h, exponents, domain))})
+    return Dual(val, der, domain)
+
+
+def _sum_first_axis(x):
+    """Sum over the leading axis (a quadrature's nodes), derivatives included."""
+    if not isinstance(x, Dual):
+        return np.sum(x, axis=0)
+    shape = np.shape(x.val)
+    der = {i: np.sum(np.broadcast_to(d, shape), axis=0) for i, d in x.der.items()}
+    return Dual(np.sum(x.val, axis=0), der, x.domain)
 
 
 DUAL = Ops(
@@ -439,11 +519,14 @@ DUAL = Ops(
     log=_unary(np.log, lambda x, v: 1.0 / x),
     log1p=_unary(np.log1p, lambda x, v: 1.0 / (1.0 + x)),
     exp=_unary(np.exp, lambda x, v: v),
+    expm1=_unary(np.expm1, lambda x, v: v + 1.0),
     gammaln=_unary(special.gammaln, lambda x, v: special.digamma(x)),
     betaln=_betaln,
     logaddexp=_logaddexp,
     log1mexp=_unary(NUMPY.log1mexp, _log1mexp_derivative),
     log_hyp2f1=_log_hyp2f1,
+    log_power_integral=_log_power_integral,
+    sum_first_axis=_sum_first_axis,
     where=_where,
     maximum=_maximum,
     minimum=_minimum,

@@ -274,13 +274,17 @@ def maximize(
         ]
     best = min(runs, key=lambda run: run["objective"])
     u = best["log_params"]
+    stopped_at = ", ".join(f"{n}={v:.4g}" for n, v in zip(names, np.exp(u), strict=True))
     tried = (
         f"L-BFGS-B on log-parameters from {len(runs)} start(s) "
-        f"(first start {runs[0]['start']}), penalizer={penalizer}"
+        f"(first start {runs[0]['start']}), penalizer={penalizer}; best run stopped at "
+        f"{stopped_at}"
     )
     hint = (
         "Try n_starts=10 with a random_seed, a small penalizer (e.g. 0.001), "
-        "other initial_params, or check the data's time unit."
+        "other initial_params, or check the data's time unit. Parameters that grow without "
+        "bound together (such as a shape and its scale) mean the data do not identify that "
+        "heterogeneity: a penalizer or a Bayesian fit with priors keeps them finite."
     )
     if not np.isfinite(best["objective"]):
         raise ConvergenceError(

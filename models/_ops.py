@@ -18,7 +18,7 @@ from functools import cache
 import numpy as np
 from scipy import special
 
-from models import _special
+from models import _power_integral, _special
 
 
 @dataclass(frozen=True)
@@ -29,11 +29,14 @@ class Ops:
     log: Callable
     log1p: Callable
     exp: Callable
+    expm1: Callable
     gammaln: Callable
     betaln: Callable
     logaddexp: Callable
     log1mexp: Callable
     log_hyp2f1: Callable
+    log_power_integral: Callable
+    sum_first_axis: Callable
     where: Callable
     maximum: Callable
     minimum: Callable
@@ -52,11 +55,14 @@ NUMPY = Ops(
     log=np.log,
     log1p=np.log1p,
     exp=np.exp,
+    expm1=np.expm1,
     gammaln=special.gammaln,
     betaln=special.betaln,
     logaddexp=np.logaddexp,
     log1mexp=_log1mexp_numpy,
     log_hyp2f1=_special.log_hyp2f1_numpy,
+    log_power_integral=_power_integral.log_power_integral_numpy,
+    sum_first_axis=lambda x: np.sum(x, axis=0),
     where=np.where,
     maximum=np.maximum,
     minimum=np.minimum,
@@ -72,18 +78,24 @@ def pytensor_ops() -> Ops:
     def betaln(a, b):
         return pt.gammaln(a) + pt.gammaln(b) - pt.gammaln(a + b)
 
-    return Ops(
+    table = Ops(
         name="pytensor",
         log=pt.log,
         log1p=pt.log1p,
         exp=pt.exp,
+        expm1=pt.expm1,
         gammaln=pt.gammaln,
         betaln=betaln,
         logaddexp=pt.logaddexp,
         log1mexp=pt.log1mexp,
         log_hyp2f1=_special.log_hyp2f1_pytensor,
+        log_power_integral=lambda *args: _power_integral.log_power_integral_quadrature(
+            *args, ops=table
+        ),
+        sum_first_axis=lambda x: pt.sum(x, axis=0),
         where=pt.switch,
         maximum=pt.maximum,
         minimum=pt.minimum,
         abs=pt.abs,
     )
+    return table

@@ -44,39 +44,24 @@ _NODES, _WEIGHTS = (_NODES + 1) / 2, _WEIGHTS / 2
 _PMF_CANCELLATION = 1e-5
 
 
-def _log_a0_term(r, alpha, s, beta, x, t, ops: Ops):
-    """``ln[2F1(r+s+x, b; r+s+x+1; |alpha-beta|/(m+t)) / (m+t)^(r+s+x)]``, [FH05] eqs. 19-20.
-
-    ``m = max(alpha, beta)``; ``b = s + 1`` when ``alpha >= beta`` (eq. 19), else ``r + x``
-    (eq. 20). Choosing the parameters with ``ops.where`` keeps ``0 <= z < 1`` on both
-    branches, so the branch not taken is never evaluated outside the series' domain.
-    """
-    rsx = r + s + x
-    m = ops.maximum(alpha, beta)
-    b = ops.where(alpha >= beta, s + 1, r + x)
-    return ops.log_hyp2f1(rsx, b, rsx + 1, ops.abs(alpha - beta) / (m + t)) - rsx * ops.log(m + t)
-
-
 def _likelihood_terms(params: Mapping, data: Mapping, ops: Ops):
     """The pieces of [FH05] eq. 18: ``ln L = A1 + ln(exp(first) + delta(T > t_x) exp(second))``.
 
     - ``A1 = ln Gamma(r + x) - ln Gamma(r) + r ln alpha + s ln beta``
     - ``first = -(r + x) ln(alpha + T) - s ln(beta + T)`` (alive at T)
-    - ``second = ln s - ln(r + s + x) + ln A0`` (died in ``(t_x, T]``)
+    - ``second = ln s + ln int_{t_x}^T (alpha + tau)^-(r+x) (beta + tau)^-(s+1) d tau`` (died
+      at ``tau`` in ``(t_x, T]``; the integral is ``A0 / (r + s + x)`` of eqs. 19-20, evaluated
+      by ``ops.log_power_integral``: see :mod:`models._power_integral`).
 
-    ``A0`` is a difference of two positive terms (at ``t_x`` and at ``T``); it is taken as
-    ``ln A0 = l(t_x) + log1mexp(l(T) - l(t_x))``. Rows with ``t_x = T`` have ``A0 = 0``;
-    their masked branch gets a finite dummy so no NaN can reach a gradient.
+    Rows with ``t_x = T`` have no death term; the integral gives them a finite placeholder,
+    masked here, so no NaN can reach a gradient.
     """
     r, alpha, s, beta = (params[name] for name in PARAMS)
     x, t_x, T = data["x"], data["t_x"], data["T"]
     a1 = ops.gammaln(r + x) - ops.gammaln(r) + r * ops.log(alpha) + s * ops.log(beta)
     first = -(r + x) * ops.log(alpha + T) - s * ops.log(beta + T)
     has_a0 = T > t_x
-    at_t_x = _log_a0_term(r, alpha, s, beta, x, t_x, ops)
-    at_T = _log_a0_term(r, alpha, s, beta, x, T, ops)
-    gap = ops.where(has_a0, ops.minimum(at_T - at_t_x, -1e-300), -1.0)
-    second = ops.log(s) - ops.log(r + s + x) + at_t_x + ops.log1mexp(gap)
+    second = ops.log(s) + ops.log_power_integral(alpha, r + x, beta, s + 1, t_x, T)
     return a1, first, second, has_a0
 
 

@@ -212,6 +212,26 @@ OPS_CASES = {
     "logaddexp": (lambda o, v: o.logaddexp(-v, v * v - 3.0), 0.3, 5.0),
     "log1mexp": (lambda o, v: o.log1mexp(-v), 0.01, 30.0),
     "log_hyp2f1": (lambda o, v: o.log_hyp2f1(v + 1.0, 2.0 * v, v + 3.0, v / (v + 1.0)), 0.3, 5.0),
+    "expm1": (lambda o, v: o.expm1(v - 2.0), 0.3, 5.0),
+    # every parameter of the power integral moves, closed form (alpha ~ beta) ...
+    "log_power_integral": (
+        lambda o, v: o.log_power_integral(
+            v, v + 0.5, 1.1 * v, 2.0 * v, np.array([0.0, 1.0, 2.0]), 9.0
+        ),
+        0.3,
+        5.0,
+    ),
+    # ... and quadrature (z = |alpha - beta| / (beta + t0) near 1)
+    "log_power_integral_quadrature": (
+        lambda o, v: o.log_power_integral(0.01 * v, v + 0.5, 50.0 * v, 2.0 * v, 0.0, 9.0),
+        0.3,
+        5.0,
+    ),
+    "sum_first_axis": (
+        lambda o, v: o.sum_first_axis(o.log(v * np.array([[1.0], [2.0]]))),
+        0.3,
+        5.0,
+    ),
     "where": (lambda o, v: o.where(np.array([True, False, True]), o.log(v), v * v), 0.3, 5.0),
     "maximum": (lambda o, v: o.maximum(v, 2.0) + o.minimum(v * v, 4.0), 0.3, 5.0),
     "abs": (lambda o, v: o.abs(v - 1.0), 0.3, 5.0),
