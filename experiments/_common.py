@@ -30,26 +30,86 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--time-unit", default="W", choices=["D", "W", "M", "Y"], help="unit of T and horizons"
     )
-    group.add_argument(
-        "--engine",
-        default="duckdb",
-        choices=["duckdb", "spark"],
-        help="aggregation and scoring engine: in-process DuckDB, or Apache Spark (the active "
-        "session, else local mode on --spark-cores cores); --transactions may then also name "
-        "a Spark table",
-    )
-    group.add_argument(
-        "--spark-cores",
-        type=int,
-        default=2,
-        help="cores of the local Spark session (--engine spark)",
-    )
+    add_engine_arguments(group)
     group.add_argument(
         "--negative-amounts",
         default="error",
         choices=["error", "drop", "net"],
         help="rule for negative amounts (returns); see models.rfm_summary",
     )
+
+
+#: Help of ``--engine`` for experiments that read a transaction file.
+ENGINE_HELP = (
+    "aggregation and scoring engine: in-process DuckDB, or Apache Spark (the active "
+    "session, else local mode on --spark-cores cores); --transactions may then also name "
+    "a Spark table"
+)
+
+
+def add_engine_arguments(parser, help: str = ENGINE_HELP) -> None:
+    """``--engine duckdb|spark`` and ``--spark-cores``, on a parser or an argument group."""
+    parser.add_argument("--engine", default="duckdb", choices=["duckdb", "spark"], help=help)
+    parser.add_argument(
+        "--spark-cores",
+        type=int,
+        default=2,
+        help="cores of the local Spark session (--engine spark)",
+    )
+
+
+def spark_session(args: argparse.Namespace, progress: Progress):
+    """The active SparkSession, else a local one on ``args.spark_cores`` cores."""
+    from models import _spark
+
+    session = _spark.active_session_or_none() or models.data.spark_session(args.spark_cores)
+    progress(f"Spark {session.version}, master {session.sparkContext.master}")
+    return session
+
+
+def read_transactions(args: argparse.Namespace, progress: Progress):
+    """The transactions named by ``args``: a path or pandas frame, or a Spark DataFrame.
+
+    With ``--engine spark`` the file (or table, or the bundled sample) is read by Spark, so
+    every later aggregation of it runs in Spark.
+    """
+    source = args.transactions or models.datasets.load_cdnow_sample()
+    name = args.transactions or "bundled CDNOW sample (2,357 customers)"
+    progress(f"reading transactions from {name}")
+    if getattr(args, "engine", "duckdb") == "spark":
+        from models import _spark
+
+        source = _spark.read_transactions(source, spark_session(args, progress))
+    return source
+
+
+def load_summary(args: argparse.Namespace, progress: Progress, observation_end):
+    """The :func:`models.rfm_summary` of the transactions named by ``args``, to ``observation_end``.
+
+    A pandas frame (DuckDB), or a Spark DataFrame with ``--engine spark``.
+    """
+    source = read_transactions(args, progress)
+    summary = models.rfm_summary(
+        source,
+        observation_end=observation_end,
+        customer_id=args.customer_id,
+        date=args.date,
+        amount=args.amount,
+        time_unit=args.time_unit,
+        negative_amounts=args.negative_amounts,
+    )
+    if is_spark(summary):
+        progress("summarised in Spark")
+    else:
+        progress(f"{len(summary):,} customers")
+    return summary
+
+
+def is_spark(data) -> bool:
+    """Whether ``data`` is a Spark DataFrame (without importing pyspark)."""
+    from models import _spark
+
+    return _spark.is_spark_dataframe(data)
 
 
 @dataclass(frozen=True)
@@ -64,15 +124,7 @@ class Split:
 
 def load_split(args: argparse.Namespace, progress: Progress) -> Split:
     """Read the transactions named by ``args`` and split them into calibration and holdout."""
-    source = args.transactions or models.datasets.load_cdnow_sample()
-    name = args.transactions or "bundled CDNOW sample (2,357 customers)"
-    progress(f"reading transactions from {name}")
-    if getattr(args, "engine", "duckdb") == "spark":
-        from models import _spark
-
-        session = _spark.active_session_or_none() or models.data.spark_session(args.spark_cores)
-        progress(f"Spark {session.version}, master {session.sparkContext.master}")
-        source = _spark.read_transactions(source, session)
+    source = read_transactions(args, progress)
     split = models.calibration_holdout(
         source,
         calibration_end=args.calibration_end,

@@ -22,6 +22,12 @@ True parameters are published fits (so the simulated data look like real data):
 Customers of the continuous-time models are acquired uniformly over 12 weeks and observed
 to week 39 (``T ~ 39 - U(0, 12)`` weeks), the CDNOW calibration design.
 
+Each simulated data set then goes the way real data go: it is written as a transaction log
+(customer, timestamp, amount; :func:`transaction_log`) and summarised by the chosen engine
+(``--engine duckdb``, the default, or ``spark``) with :func:`models.rfm_summary`, and the
+models are fitted on that summary (with Spark: unique patterns grouped in Spark). The summary
+equals the simulated one up to the microsecond rounding of timestamps.
+
 Writes ``report.md`` / ``report.html``, ``fits.csv`` (one row per model x size x seed x
 method x parameter), ``summary.csv`` (bias, RMSE, coverage per model x size x method x
 parameter) and ``metrics.json``. The summary is recomputed from ``fits.csv`` by
@@ -43,7 +49,8 @@ import pandas as pd
 from scipy import stats
 
 import models
-from experiments._common import Progress, output_folder
+from experiments import _simulated_logs as logs
+from experiments._common import Progress, add_engine_arguments, output_folder, spark_session
 from experiments._report import Report
 from models import bgbb, bgnbd, gamma_gamma, mbgnbd, pareto_nbd
 
@@ -78,6 +85,16 @@ MODELS = {
 }
 #: Observation design: acquisition spread over 12 weeks, observation to week 39; 6 periods (BG/BB).
 OBSERVED_WEEKS, ACQUISITION_WEEKS, BGBB_PERIODS = 39.0, 12.0, 6
+ENGINE_HELP = (
+    "engine that summarises each simulated data set, written as a transaction log, before "
+    "it is fitted: in-process DuckDB, or Apache Spark (the active session, else local mode "
+    "on --spark-cores cores; a few seconds per data set, so use small --sizes and "
+    "--seeds; the Spark cache is cleared after each data set). The study scores no "
+    "customer, so only the aggregation and the pattern grouping of the fit run in the "
+    "engine; maximum-likelihood and Bayesian fits run on the driver either way. BG/BB "
+    "periods become days; Gamma-Gamma spend is split over each customer's repeat "
+    "purchases (first purchases, which it does not model, carry its mean spend)"
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -112,6 +129,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--draws", type=int, default=500, help="Bayesian draws (per chain)")
     parser.add_argument("--chains", type=int, default=2, help="NUTS chains")
     parser.add_argument("--seed", type=int, default=20261124, help="base random seed")
+    add_engine_arguments(parser, help=ENGINE_HELP)
     parser.add_argument("--out", default="reports/simulation_study", help="report folder")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
@@ -132,11 +150,38 @@ def simulate_data(key: str, n: int, rng: np.random.Generator) -> pd.DataFrame:
         return module.simulate(truth, np.full(n, BGBB_PERIODS), rng)
     T = OBSERVED_WEEKS - rng.uniform(0.0, ACQUISITION_WEEKS, size=n)
     if key == "gg":
-        frequency = bgnbd.simulate(MODELS["bgnbd"][3], T, rng)["frequency"].to_numpy()
-        return module.simulate(truth, frequency, rng)
-    data = module.simulate(truth, T, rng)
+        purchases = bgnbd.simulate(MODELS["bgnbd"][3], T, rng)
+        data = module.simulate(truth, purchases["frequency"].to_numpy(), rng)
+        data[["recency", "T"]] = purchases[["recency", "T"]]  # for the transaction log
+    else:
+        data = module.simulate(truth, T, rng)
     data.attrs["time_unit"] = "W"
     return data
+
+
+def transaction_log(key: str, data: pd.DataFrame, rng: np.random.Generator) -> tuple:
+    """A transaction log with the simulated summary ``data``: ``(log, observation_end, unit)``.
+
+    See :mod:`experiments._simulated_logs`: continuous-time customers (and the Gamma-Gamma's,
+    with their spend) over 39 weeks, BG/BB periods as days.
+    """
+    if key == "bgbb":
+        log, end = logs.discrete_log(data, BGBB_PERIODS, rng)
+        return log, end, "D"
+    spend = MODELS["gg"][3] if key == "gg" else None
+    log, end = logs.continuous_log(data, OBSERVED_WEEKS, rng, spend)
+    return log, end, "W"
+
+
+def summarise(key: str, data: pd.DataFrame, rng: np.random.Generator, args, session=None):
+    """The summary of ``data``'s transaction log by ``args.engine`` (pandas, or Spark)."""
+    log, end, unit = transaction_log(key, data, rng)
+    summary = logs.summarise(log, end, unit, session if args.engine == "spark" else None)
+    if key != "bgbb":
+        return summary
+    if args.engine == "spark":
+        return summary.withColumnRenamed("T", "periods")
+    return summary.rename(columns={"T": "periods"})
 
 
 def fit_one(key: str, data: pd.DataFrame, method: str, args) -> pd.DataFrame:
@@ -158,6 +203,7 @@ def fit_one(key: str, data: pd.DataFrame, method: str, args) -> pd.DataFrame:
 
 def run_fits(args, progress: Progress) -> pd.DataFrame:
     """Every fit of the study, one row per model x size x seed x method x parameter."""
+    session = spark_session(args, progress) if args.engine == "spark" else None
     rows = []
     for key in args.model_keys:
         label, _, _, truth = MODELS[key]
@@ -169,7 +215,7 @@ def run_fits(args, progress: Progress) -> pd.DataFrame:
             for seed in range(args.seeds):
                 # one independent stream per (model, size, seed)
                 rng = np.random.default_rng([args.seed, list(MODELS).index(key), size, seed])
-                data = simulate_data(key, size, rng)
+                data = summarise(key, simulate_data(key, size, rng), rng, args, session)
                 for method in methods:
                     if method != "mle" and seed >= args.bayes_seeds:
                         continue
@@ -199,6 +245,8 @@ def run_fits(args, progress: Progress) -> pd.DataFrame:
                                 "error": error,
                             }
                         )
+                if session is not None:  # release the persisted summary
+                    session.catalog.clearCache()
     return pd.DataFrame(rows)
 
 
@@ -291,7 +339,9 @@ def write_report(folder: Path, fits: pd.DataFrame, summary: pd.DataFrame, args) 
         "the log scale reported by `summary(interval=0.9)`. True parameters are published fits "
         "(see the module docstring); continuous-time customers are observed for "
         f"{OBSERVED_WEEKS:g} weeks minus U(0, {ACQUISITION_WEEKS:g}) weeks, BG/BB customers for "
-        f"{BGBB_PERIODS} periods."
+        f"{BGBB_PERIODS} periods. Each data set is written as a transaction log and "
+        f"summarised by {'Spark' if args.engine == 'spark' else 'DuckDB'} "
+        "(`models.rfm_summary`) before it is fitted."
     )
     mle = summary[summary["method"] == "mle"]
     n_fits = int(mle["n_fits"].min()) if len(mle) else 0

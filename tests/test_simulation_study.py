@@ -142,3 +142,82 @@ def test_help_runs():
     )
     for option in ("--sizes", "--seeds", "--models", "--bayes", "--seed"):
         assert option in result.stdout
+
+
+# --- the simulated logs summarised by Spark ----------------------------------------------------
+
+SPARK_MODELS = "gg,bgbb"  # gg: BG/NBD purchase times with spend; bgbb: periods
+
+
+@pytest.fixture(scope="module")
+def spark():
+    """One local[2] session for this module (as in test_spark.py), stopped with its JVM."""
+    pytest.importorskip("pyspark")
+    from pyspark import SparkContext
+
+    from models import _spark
+
+    session = _spark.local_session(cores=2, shuffle_partitions=4)
+    process = SparkContext._gateway.proc
+    yield session
+    _spark.stop_session(session)
+    assert process.poll() is not None, "the JVM is still running"
+
+
+@pytest.mark.parametrize("key", list(simulation_study.MODELS))
+def test_the_transaction_log_has_the_simulated_summary(key):
+    rng = np.random.default_rng([8, len(key)])
+    data = simulation_study.simulate_data(key, 300, rng)
+    args = simulation_study.parse_args(["--models", key])
+    summary = simulation_study.summarise(key, data, rng, args)
+    assert summary.index.tolist() == data.index.tolist()
+    np.testing.assert_array_equal(summary["frequency"], data["frequency"])
+    for column in ("recency", "T", "periods"):
+        if column in data:
+            # timestamps to the microsecond: 1e-6 s is 1.7e-12 weeks
+            np.testing.assert_allclose(summary[column], data[column], rtol=0, atol=1e-11)
+    if "monetary_value" in data:
+        # the summary sums amounts as DECIMAL(38, 9): each amount to 1e-9, and so their mean
+        np.testing.assert_allclose(
+            summary["monetary_value"], data["monetary_value"], rtol=0, atol=1e-9
+        )
+
+
+@pytest.mark.spark
+def test_spark_engine_gives_the_duckdb_fits(spark, tmp_path, monkeypatch):
+    from models import _spark
+
+    read, seen = _spark.read_transactions, []
+
+    def counted(*args, **kwargs):
+        seen.append(1)
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(_spark, "read_transactions", counted)
+    options = ["--models", SPARK_MODELS, "--sizes", "200", "--seeds", "2", "--seed", "4"]
+    fits = {}
+    for engine in ("duckdb", "spark"):
+        args = simulation_study.parse_args(
+            ["--quiet", *options, "--engine", engine, "--out", str(tmp_path / engine)]
+        )
+        fits[engine] = simulation_study.run(args)["fits"]
+    assert len(seen) == 2 * 2  # every data set went through Spark
+    duck, spark_fits = fits["duckdb"], fits["spark"]
+    keys = ["model", "size", "seed", "method", "parameter", "truth", "error"]
+    pd.testing.assert_frame_equal(spark_fits[keys], duck[keys])
+    assert (duck["error"] == "").all()
+    # The two engines give identical summaries (amounts summed as DECIMAL(38, 9) by the same
+    # SQL) and the patterns reach the fit in the same order, so the fits agree exactly.
+    columns = ["estimate", "std_err", "lower", "upper"]
+    pd.testing.assert_frame_equal(spark_fits[columns], duck[columns], check_exact=True)
+
+
+def test_help_names_the_engines():
+    result = subprocess.run(
+        [sys.executable, "-m", "experiments.simulation_study", "--help"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    text = " ".join(result.stdout.split())
+    assert "--engine {duckdb,spark}" in text and "scores no customer" in text
