@@ -3,7 +3,7 @@
 Public names only; see the README for a tour.
 """
 
-from models import baseline, clv, datasets, evaluate, plots
+from models import baseline, clv, datasets, evaluate, plots, predictive
 from models._validation import ConvergenceError, NotFittedError, ValidationError
 from models.bgbb import BetaGeoBetaBinom
 from models.bgnbd import BetaGeo
@@ -12,6 +12,7 @@ from models.data import CalibrationHoldout, calibration_holdout, rfm_summary
 from models.gamma_gamma import GammaGamma, SpendFrequencyCorrelationWarning
 from models.mbgnbd import ModifiedBetaGeo
 from models.pareto_nbd import ParetoNBD
+from models.predictive import PredictiveTailWarning, predictive_purchases, predictive_spend
 
 __version__ = "0.1.0"
 
@@ -24,6 +25,7 @@ __all__ = [
     "ModifiedBetaGeo",
     "NotFittedError",
     "ParetoNBD",
+    "PredictiveTailWarning",
     "SpendFrequencyCorrelationWarning",
     "ValidationError",
     "baseline",
@@ -33,6 +35,9 @@ __all__ = [
     "datasets",
     "evaluate",
     "plots",
+    "predictive",
+    "predictive_purchases",
+    "predictive_spend",
     "residual_lifetime_value",
     "rfm_summary",
 ]

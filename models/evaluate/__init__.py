@@ -15,11 +15,7 @@ The parts, each with its references; import the names from here:
   calibration of predictive distributions of counts.
 """
 
-# rule_error and _aligned are not public: models.predictive calls them as evaluate.<name>, as
-# the single-file module allowed; drop both once it imports them from their own modules.
-from models._validation import rule_error as rule_error
 from models.evaluate.holdout import SEGMENTS, scorecard, segment_customers
-from models.evaluate.holdout import _aligned as _aligned
 from models.evaluate.metrics import coverage, normalized_gini, spearman, top_share_captured
 from models.evaluate.pit import pit_coverage, randomized_pit
 
