@@ -15,7 +15,12 @@ Estimators (``model.fit(data, method=...)``):
   installed) or PyMC's own with the likelihood compiled by numba (``sampler="pymc"``, the
   fallback). On BG/NBD / CDNOW, 4 chains x 1000 draws on 2 busy cores, in a fresh process
   with compilation, nutpie used 22-25 s of CPU (54-63 s wall) and PyMC 33-38 s (74-88 s);
-  both gave R-hat <= 1.008, bulk ESS >= 1380 and no divergences.
+  both gave R-hat <= 1.008, bulk ESS >= 1380 and no divergences. nutpie adapts a low-rank
+  modified mass matrix (``low_rank_modified_mass_matrix=True``), which follows the strong
+  posterior correlations of these models (Gamma-Gamma's ``p`` and ``gamma``, Pareto/NBD's
+  ``s`` and ``beta``): on Gamma-Gamma / CDNOW at 4 x 1000 draws it took the smallest bulk ESS
+  from 704 to 4,529, the largest R-hat from 1.010 to 1.003 and the wall time from 96 s to
+  23 s (same busy machine).
 - ``"advi"``: mean-field variational inference (``pm.fit``), then ``draws`` draws (1 chain).
 
 Priors
@@ -368,7 +373,7 @@ def _fit_nuts(
         "nuts_sampler": sampler,
     }
     if sampler == "nutpie":
-        options["nuts_sampler_kwargs"] = {"cores": cores}
+        options["nuts_sampler_kwargs"] = {"cores": cores, "low_rank_modified_mass_matrix": True}
     else:
         options.update(
             cores=cores, compute_convergence_checks=False, compile_kwargs={"mode": COMPILE_MODE}
