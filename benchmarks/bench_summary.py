@@ -6,7 +6,9 @@ fresh process: ``models.rfm_summary`` on the pandas frame, ``models.rfm_summary`
 log written as Parquet (DuckDB streams it from disk), and
 ``lifetimes.utils.summary_data_from_transaction_data`` on the pandas frame. Peak memory is the
 largest RSS increase during the call (the input frame is already in memory for the pandas
-cases). The summaries are checked to agree.
+cases). The summaries are checked to agree. With ``--repeat N`` every case runs N times (the
+cases taking turns, each run in its own process) and the medians are printed: timings on a
+shared machine are noisy.
 
 Run: ``python -m benchmarks.bench_summary`` (``--sizes 1e6`` for a quick run).
 """
@@ -76,10 +78,26 @@ def run_case(case: dict) -> dict:
     return out
 
 
+LIBRARIES = ("ours (pandas)", "ours (parquet)", "lifetimes")
+
+
+def _median(runs: list[dict]) -> dict:
+    """Median time and memory of a case's runs; the first error if any run failed."""
+    failed = [run for run in runs if "error" in run]
+    if failed:
+        return failed[0]
+    return {
+        **runs[0],
+        "seconds": float(np.median([run["seconds"] for run in runs])),
+        "peak_mib": float(np.median([run["peak_mib"] for run in runs])),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--sizes", default="1e6,1e7", help="numbers of transaction rows")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per case (median shown)")
     args = parser.parse_args()
     if args.case:
         print(json.dumps(run_case(json.loads(args.case))))
@@ -89,11 +107,13 @@ def main() -> None:
         for size in (int(float(s)) for s in args.sizes.split(",")):
             parquet = Path(folder) / f"log_{size}.parquet"
             synthetic_log(size).to_parquet(parquet)
-            results = {}
-            for library in ("ours (pandas)", "ours (parquet)", "lifetimes"):
-                case = {"library": library, "rows": size, "parquet": str(parquet)}
-                results[library] = run_isolated("benchmarks.bench_summary", case)
-                print(f"done: {size:,} rows, {library}", flush=True)
+            runs = {library: [] for library in LIBRARIES}
+            for _ in range(args.repeat):
+                for library in LIBRARIES:
+                    case = {"library": library, "rows": size, "parquet": str(parquet)}
+                    runs[library].append(run_isolated("benchmarks.bench_summary", case))
+                    print(f"done: {size:,} rows, {library}", flush=True)
+            results = {library: _median(done) for library, done in runs.items()}
             theirs = results["lifetimes"]
             for library, result in results.items():
                 row = {"rows": f"{size:,}", "library": library}

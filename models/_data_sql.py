@@ -26,16 +26,25 @@ from collections.abc import Mapping
 #: Functions that differ between engines, with argument ``{x}`` (and ``{by}``).
 DIALECTS: dict[str, dict[str, str]] = {
     "duckdb": {
-        "day_number": "datediff('day', DATE '1970-01-01', CAST({x} AS DATE))",
+        # 32-bit day numbers: a narrower grouping key than datediff's BIGINT.
+        "day_number": "CAST(datediff('day', DATE '1970-01-01', CAST({x} AS DATE)) AS INTEGER)",
         "epoch_micros": "epoch_us({x})",
         "is_finite": "isfinite({x})",
         "value_at_min": "arg_min({x}, {by})",
+        "day_start": "CAST(CAST({x} AS DATE) AS TIMESTAMP)",
+        "day_to_timestamp": "CAST(DATE '1970-01-01' + CAST({x} AS INTEGER) AS TIMESTAMP)",
+        "micros_to_timestamp": "make_timestamp({x})",
     },
     "spark": {
         "day_number": "datediff(CAST({x} AS DATE), DATE '1970-01-01')",
         "epoch_micros": "timestampdiff(MICROSECOND, TIMESTAMP_NTZ '1970-01-01 00:00:00', {x})",
         "is_finite": "(NOT isnan({x}) AND abs({x}) < double('Infinity'))",
         "value_at_min": "min_by({x}, {by})",
+        "day_start": "CAST(CAST({x} AS DATE) AS TIMESTAMP_NTZ)",
+        "day_to_timestamp": "CAST(date_add(DATE '1970-01-01', CAST({x} AS INT)) AS TIMESTAMP_NTZ)",
+        "micros_to_timestamp": (
+            "timestampadd(MICROSECOND, {x}, TIMESTAMP_NTZ '1970-01-01 00:00:00')"
+        ),
     },
 }
 
@@ -56,28 +65,27 @@ def period_expression(ts: str, merge_period: str | None, dialect: str = "duckdb"
 # Per-customer summary up to period {end}, with holdout purchases in ({end}, ...] when the
 # relation holds later rows. Purchases are merged periods, unique per customer, so the first
 # purchase (earliest period) is well defined. Customers whose first purchase lies after {end}
-# come back with n_purchases = 0 (the caller drops them).
+# come back with n_purchases = 0 (the caller drops them). The aggregates in {braces} come from
+# _CALIBRATION_ONLY or _WITH_HOLDOUT, and {first_ts} / {first_purchase} from summary_sql.
 _SUMMARY = """
 WITH periods AS (
-    SELECT customer_id, {period} AS p, MIN(ts) AS first_ts,
+    SELECT customer_id, {period} AS p,{first_ts}
            SUM(CAST(amount AS DECIMAL(38, 9))) AS value
     FROM {source}
     WHERE {row_filter}
     GROUP BY customer_id, {period}
 ),
 purchases AS (
-    SELECT customer_id, p, first_ts, value FROM periods WHERE {period_filter}
+    SELECT * FROM periods WHERE {period_filter}
 ),
 per_customer AS (
     SELECT customer_id,
-           COUNT(CASE WHEN p <= {end} THEN 1 END) AS n_purchases,
+           {n_purchases} AS n_purchases,
            MIN(p) AS first_p,
-           MAX(CASE WHEN p <= {end} THEN p END) AS last_p,
-           MIN(first_ts) AS first_purchase,
-           SUM(CASE WHEN p <= {end} THEN value ELSE 0 END) AS total_value,
-           {first_value} AS first_value,
-           COUNT(CASE WHEN p > {end} THEN 1 END) AS holdout_purchases,
-           SUM(CASE WHEN p > {end} THEN value ELSE 0 END) AS holdout_value
+           {last_p} AS last_p,
+           {first_purchase} AS first_purchase,
+           {total_value} AS total_value,
+           {first_value} AS first_value{holdout_aggregates}
     FROM purchases
     GROUP BY customer_id
 )
@@ -91,15 +99,35 @@ SELECT customer_id,
             ELSE 0.0 END AS monetary_value,
        n_purchases AS n_transactions,
        CAST(total_value AS DOUBLE) AS total_value,
-       first_purchase,
-       holdout_purchases,
-       CAST(holdout_value AS DOUBLE) AS holdout_value
+       first_purchase{holdout_columns}
 FROM per_customer{order}
 """
 
-# One pass over the raw input: how many rows break each rule. {id}, {date}, {ts} and
-# {amount} are the engine's expressions for the raw id, raw date, parsed timestamp (NULL when
-# unparsable) and numeric amount (NULL when not a number).
+# Calibration aggregates when every purchase is at or before {end} (the caller has checked
+# it), and the same split at {end} with the holdout columns.
+_CALIBRATION_ONLY = {
+    "n_purchases": "COUNT(*)",
+    "last_p": "MAX(p)",
+    "total_value": "SUM(value)",
+    "holdout_aggregates": "",
+    "holdout_columns": "",
+}
+_WITH_HOLDOUT = {
+    "n_purchases": "COUNT(CASE WHEN p <= {end} THEN 1 END)",
+    "last_p": "MAX(CASE WHEN p <= {end} THEN p END)",
+    "total_value": "SUM(CASE WHEN p <= {end} THEN value ELSE 0 END)",
+    "holdout_aggregates": """,
+           COUNT(CASE WHEN p > {end} THEN 1 END) AS holdout_purchases,
+           SUM(CASE WHEN p > {end} THEN value ELSE 0 END) AS holdout_value""",
+    "holdout_columns": """,
+       holdout_purchases,
+       CAST(holdout_value AS DOUBLE) AS holdout_value""",
+}
+
+# One pass over the raw input: how many rows break each rule, and how many timestamps are not
+# at midnight (timed_rows, for summary_sql's first_purchase_from_period). {id}, {date}, {ts}
+# and {amount} are the engine's expressions for the raw id, raw date, parsed timestamp (NULL
+# when unparsable) and numeric amount (NULL when not a number).
 _COUNTS = """
 SELECT COUNT(*) AS n_rows,
        SUM(CASE WHEN {id} IS NULL THEN 1 ELSE 0 END) AS missing_id,
@@ -109,6 +137,7 @@ SELECT COUNT(*) AS n_rows,
        SUM(CASE WHEN {amount} < 0 THEN 1 ELSE 0 END) AS negative_amount,
        SUM(CASE WHEN {amount} = 0 THEN 1 ELSE 0 END) AS zero_amount,
        SUM(CASE WHEN {period} > {end} THEN 1 ELSE 0 END) AS after_end,
+       SUM(CASE WHEN {ts} <> {day_start} THEN 1 ELSE 0 END) AS timed_rows,
        MIN({period}) AS first_period,
        MAX({period}) AS last_period
 FROM {source}
@@ -144,6 +173,8 @@ def summary_sql(
     negative_amounts: str = "error",
     dialect: str = "duckdb",
     order_by_id: bool = True,
+    holdout: bool = True,
+    first_purchase_from_period: bool = False,
 ) -> str:
     """The per-customer summary query over clean transactions ``source``.
 
@@ -163,19 +194,38 @@ def summary_sql(
     order_by_id : bool
         Sort the result by customer id (DuckDB). A distributed engine skips the global sort:
         its frames have no order anyway, and sorting would cost a second shuffle.
+    holdout : bool
+        Split at ``end`` and add ``holdout_purchases`` and ``holdout_value``. Without it the
+        caller guarantees that no row lies after ``end`` (the validation counts them), and
+        the query has three aggregates fewer and no per-row test against ``end``.
+    first_purchase_from_period : bool
+        Take ``first_purchase`` as the start of the first period instead of the earliest
+        timestamp in it, which spares the per-period ``MIN(ts)``. Exact when every timestamp
+        is the start of its period: always with ``merge_period=None``, and with ``"D"`` when
+        every timestamp is at midnight (``timed_rows`` of the counts query is 0).
     """
     period = period_expression("ts", merge_period, dialect)
     row_filter = "amount >= 0" if negative_amounts == "drop" else "1 = 1"
     period_filter = "value > 0" if zero_amounts == "drop" else "value >= 0"
+    if first_purchase_from_period:
+        to_timestamp = "day_to_timestamp" if merge_period == "D" else "micros_to_timestamp"
+        first_ts, first_purchase = "", _call(dialect, to_timestamp, "MIN(p)")
+    else:
+        first_ts, first_purchase = " MIN(ts) AS first_ts,", "MIN(first_ts)"
+    end_literal = _literal(int(end))
+    split = _WITH_HOLDOUT if holdout else _CALIBRATION_ONLY
     return _SUMMARY.format(
         source=source,
         period=period,
+        first_ts=first_ts,
+        first_purchase=first_purchase,
         row_filter=row_filter,
         period_filter=period_filter,
-        end=_literal(int(end)),
+        end=end_literal,
         first_value=_call(dialect, "value_at_min", "value", "p"),
         unit=_literal(float(PERIODS_PER_DAY[merge_period] * unit_days)),
         order="\nORDER BY customer_id" if order_by_id else "",
+        **{key: text.format(end=end_literal) for key, text in split.items()},
     )
 
 
@@ -220,6 +270,7 @@ def _rule_fields(expressions, merge_period, end, dialect) -> dict[str, str]:
     return {
         **expressions,
         "amount_finite": _call(dialect, "is_finite", expressions["amount"]),
+        "day_start": _call(dialect, "day_start", expressions["ts"]),
         "period": period_expression(expressions["ts"], merge_period, dialect),
         "end": _literal(end),
     }

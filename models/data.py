@@ -37,8 +37,10 @@ Time-zone aware timestamps are taken in UTC. The output is sorted by customer id
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +78,8 @@ SUMMARY_COLUMNS = (
     "first_purchase",
 )
 HOLDOUT_COLUMNS = ("holdout_purchases", "holdout_value", "holdout_length")
+#: In-memory inputs from this many rows are summarised in customer partitions, one per thread.
+PARTITION_MIN_ROWS = 100_000
 
 _EPOCH = pd.Timestamp("1970-01-01")
 _TEMPORAL = ("DATE", "TIMESTAMP")
@@ -188,7 +192,12 @@ def rfm_summary(
         end_period = _validate(
             engine, end, end_name="observation_end", allow_negative=negative_amounts != "error"
         )
-        frame = engine.summary(end_period, time_unit, merge_period, zero_amounts, negative_amounts)
+        rules = (merge_period, zero_amounts, negative_amounts)
+        if isinstance(engine, _Engine):
+            # No row lies after the end (validated above): no holdout split to compute.
+            frame = engine.summary(end_period, time_unit, *rules, holdout=False)
+        else:
+            frame = engine.summary(end_period, time_unit, *rules)
         n_rows = engine.n_rows
     attrs = {
         **_attrs(time_unit, merge_period, zero_amounts, negative_amounts, n_rows),
@@ -199,12 +208,10 @@ def rfm_summary(
         if n_customers == 0:
             raise v.no_purchases_left(n_rows, zero_amounts, negative_amounts)
         return _spark.summary_frame(customers, engine, SUMMARY_COLUMNS, attrs)
-    frame = frame[frame["n_transactions"] > 0]
     if frame.empty:
         raise v.no_purchases_left(n_rows, zero_amounts, negative_amounts)
-    summary = frame.loc[:, list(SUMMARY_COLUMNS)]
-    summary.attrs.update(attrs)
-    return summary
+    frame.attrs.update(attrs)
+    return frame
 
 
 def calibration_holdout(
@@ -403,7 +410,9 @@ class _Engine:
         self.merge_period = merge_period
         self.date_format = date_format
         self.id_dtype = None
-        self.con = duckdb.connect(config=dict(config or {}))
+        self.config = dict(config or {})
+        self.in_memory = None
+        self.con = duckdb.connect(config=self.config)
         # No progress bar printed into the caller's terminal or notebook.
         self.con.execute("SET enable_progress_bar = false")
         try:
@@ -425,11 +434,13 @@ class _Engine:
         if isinstance(data, pd.DataFrame):
             if self.columns["customer_id"] in data.columns:
                 self.id_dtype = data[self.columns["customer_id"]].dtype
-            self.con.register("raw_input", data)
+            self.in_memory = data
         elif type(data).__module__.split(".")[0] == "polars" and hasattr(data, "to_arrow"):
-            self.con.register("raw_input", data.to_arrow())
-        elif isinstance(data, pa.Table | pa.RecordBatchReader):
-            self.con.register("raw_input", data)
+            self.in_memory = data.to_arrow()
+        elif isinstance(data, pa.Table):
+            self.in_memory = data
+        if self.in_memory is not None or isinstance(data, pa.RecordBatchReader):
+            self.con.register("raw_input", data if self.in_memory is None else self.in_memory)
         elif isinstance(data, str | os.PathLike):
             self._register_file(data)
         else:
@@ -441,10 +452,11 @@ class _Engine:
             raise v.transactions_missing_columns(missing, list(types))
         self.expressions = self._expressions(types)
         e = self.expressions
-        self.con.execute(
+        self.tx_view = (
             f"CREATE TEMP VIEW tx AS SELECT {e['id']} AS customer_id, {e['ts']} AS ts, "
             f"{e['amount']} AS amount FROM raw_input"
         )
+        self.con.execute(self.tx_view)
 
     def _register_file(self, data) -> None:
         path = os.fspath(data)
@@ -489,17 +501,28 @@ class _Engine:
         """See :func:`_validate`."""
         return _validate(self, end, end_name=end_name, allow_negative=allow_negative)
 
-    def summary(self, end_period, time_unit, merge_period, zero_amounts, negative_amounts):
-        """Run the shared summary SQL; a pandas frame indexed by the caller's id."""
-        query = sql.summary_sql(
-            "tx",
+    def summary(
+        self, end_period, time_unit, merge_period, zero_amounts, negative_amounts, *, holdout=True
+    ):
+        """Run the shared summary SQL; a pandas frame indexed by the caller's id.
+
+        With ``holdout=False`` (no row after ``end_period``) the frame has the columns
+        :data:`SUMMARY_COLUMNS` only, and every customer in it has a purchase.
+        """
+        options = dict(
             end=end_period,
             unit_days=TIME_UNITS[time_unit],
             merge_period=merge_period,
             zero_amounts=zero_amounts,
             negative_amounts=negative_amounts,
+            holdout=holdout,
+            first_purchase_from_period=merge_period is None or self.timed_rows == 0,
         )
-        table = self.con.sql(query).to_arrow_table()
+        parts = self._partitions()
+        if parts > 1:
+            table = self._partitioned_summary(functools.partial(sql.summary_sql, **options), parts)
+        else:
+            table = self.con.sql(sql.summary_sql("tx", **options)).to_arrow_table()
         frame = table.to_pandas()
         index = pd.Index(frame.pop("customer_id"), name=self.columns["customer_id"])
         if self.id_dtype is not None:
@@ -509,8 +532,49 @@ class _Engine:
                 pass
         frame.index = index
         frame["n_transactions"] = frame["n_transactions"].astype("int64")
-        frame["holdout_purchases"] = frame["holdout_purchases"].astype("int64")
+        if holdout:
+            frame["holdout_purchases"] = frame["holdout_purchases"].astype("int64")
         return frame
+
+    def _partitions(self) -> int:
+        """How many customer partitions :meth:`summary` aggregates side by side.
+
+        One per DuckDB thread for a large in-memory input; else 1 (one query on the engine's
+        own connection). Files are read once only; a ``memory_limit`` is the caller's budget
+        for one database, not one per partition.
+        """
+        if self.in_memory is None or self.n_rows < PARTITION_MIN_ROWS:
+            return 1
+        if "memory_limit" in self.config:
+            return 1
+        return int(self.con.sql("SELECT current_setting('threads')").fetchall()[0][0])
+
+    def _partitioned_summary(self, summary_sql, parts: int) -> pa.Table:
+        """The summary of ``parts`` disjoint sets of customers, one thread each, sorted by id.
+
+        Customers are independent, so each partition (customers by the hash of their id) is
+        summarised by its own single-threaded database over the same in-memory input. That
+        spares DuckDB's merging of per-thread hash tables, which added 40-50 % CPU time to
+        the 10M-row benchmark, where nearly every (customer, period) is its own group.
+        """
+
+        def run(part: int) -> pa.Table:
+            con = duckdb.connect(config={**self.config, "threads": 1})
+            try:
+                con.execute("SET enable_progress_bar = false")
+                con.execute("SET TimeZone = 'UTC'")
+                con.register("raw_input", self.in_memory)
+                con.execute(self.tx_view)
+                source = f"(SELECT * FROM tx WHERE hash(customer_id) % {parts} = {part})"
+                return con.sql(summary_sql(source, order_by_id=False)).to_arrow_table()
+            finally:
+                con.close()
+
+        with ThreadPoolExecutor(max_workers=parts) as pool:
+            tables = list(pool.map(run, range(parts)))
+        self.con.register("partial_summaries", pa.concat_tables(tables))
+        ordered = "SELECT * FROM partial_summaries ORDER BY customer_id"
+        return self.con.sql(ordered).to_arrow_table()
 
 
 def _validate(engine, end, *, end_name, allow_negative) -> int:
@@ -518,7 +582,8 @@ def _validate(engine, end, *, end_name, allow_negative) -> int:
 
     ``engine`` is the DuckDB engine or :class:`models._spark.SparkEngine`: both expose the
     raw input as ``engine.source`` to the shared queries of :mod:`models._data_sql`, and
-    return one row with ``engine.one_row``. Sets ``engine.n_rows`` and ``engine.first_period``.
+    return one row with ``engine.one_row``. Sets ``engine.n_rows``, ``engine.timed_rows`` (rows
+    whose timestamp is not at midnight) and ``engine.first_period``.
     """
     merge_period = engine.merge_period
     end_period = None if end is None else _period(end, merge_period)
@@ -531,6 +596,7 @@ def _validate(engine, end, *, end_name, allow_negative) -> int:
     )
     counts = engine.one_row(query)
     engine.n_rows = int(counts["n_rows"])
+    engine.timed_rows = int(counts["timed_rows"] or 0)
     if engine.n_rows == 0:
         raise v.empty_transactions()
 

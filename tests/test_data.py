@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -13,6 +15,7 @@ import pyarrow as pa
 import pytest
 
 from models import _data_sql, datasets
+from models import data as data_module
 from models._validation import ValidationError, validate_continuous_summary
 from models.data import (
     SUMMARY_COLUMNS,
@@ -123,6 +126,34 @@ def test_same_summary_from_every_input_form(cdnow, tmp_path):
     for name, form in forms.items():
         got = rfm_summary(form)
         pd.testing.assert_frame_equal(got, expected, check_exact=True, obj=name)
+
+
+def test_customer_partitions_give_the_same_summaries(cdnow, monkeypatch):
+    """Large in-memory inputs are summarised in customer partitions, one thread each; the
+    result equals the one-query summary (forced here on the small CDNOW log)."""
+    monkeypatch.setattr(data_module, "PARTITION_MIN_ROWS", 0)
+    used = []
+    partitioned = data_module._Engine._partitioned_summary
+
+    def spy(self, summary_sql, parts):
+        used.append(parts)
+        return partitioned(self, summary_sql, parts)
+
+    monkeypatch.setattr(data_module._Engine, "_partitioned_summary", spy)
+    text_ids = cdnow.assign(customer_id="c" + cdnow["customer_id"].astype(str))
+    for tx in (cdnow, text_ids):
+        for form in (tx, pl.from_pandas(tx)):
+            one, three = ({"threads": n} for n in (1, 3))
+            expected = rfm_summary(form, time_unit="D", duckdb_config=one)
+            got = rfm_summary(form, time_unit="D", duckdb_config=three)
+            pd.testing.assert_frame_equal(got, expected, check_exact=True)
+            split = calibration_holdout(form, calibration_end=CAL_END, duckdb_config=three)
+            expected = calibration_holdout(form, calibration_end=CAL_END, duckdb_config=one)
+            for part in ("calibration", "holdout"):
+                pd.testing.assert_frame_equal(
+                    getattr(split, part), getattr(expected, part), check_exact=True
+                )
+    assert used == [3] * 8
 
 
 def test_string_ids_and_custom_column_names_are_kept():
@@ -351,14 +382,51 @@ def test_date_objects_are_accepted():
 
 
 def test_shared_sql_is_one_text_for_both_engines():
-    engine_specific = ("datediff", "epoch_us", "timestampdiff", "arg_min", "min_by", "isfinite")
+    engine_specific = (
+        *("datediff", "epoch_us", "timestampdiff", "arg_min", "min_by", "isfinite"),
+        *("make_timestamp", "timestampadd", "date_add"),
+    )
+    texts = [_data_sql._SUMMARY, _data_sql._COUNTS]
+    texts += [*_data_sql._CALIBRATION_ONLY.values(), *_data_sql._WITH_HOLDOUT.values()]
     for name in engine_specific:
-        assert name not in _data_sql._SUMMARY and name not in _data_sql._COUNTS
+        assert not any(name in text for text in texts), name
     spark = _data_sql.summary_sql("tx", end=10, unit_days=7.0, dialect="spark")
     assert "min_by(value, p)" in spark
     assert "datediff(CAST(ts AS DATE), DATE '1970-01-01')" in spark
     spark = _data_sql.summary_sql("tx", end=10, unit_days=1.0, merge_period=None, dialect="spark")
     assert "timestampdiff(MICROSECOND, TIMESTAMP_NTZ '1970-01-01 00:00:00', ts)" in spark
+
+
+@pytest.mark.parametrize("merge_period", ["D", None])
+def test_lean_summary_sql_equals_the_full_query(merge_period):
+    """Without the holdout split and with first_purchase read off the first period, the query
+    gives the full query's rows whenever its preconditions hold (no row after the end, every
+    timestamp at the start of its period), for every amount rule."""
+    rng = np.random.default_rng(20261124)
+    n = 3000
+    days = pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 120, n), unit="D")
+    amounts = rng.gamma(2.0, 10.0, n).round(2) * rng.choice([-1.0, 0.0, 1.0, 1.0, 1.0], n)
+    tx = pd.DataFrame({"customer_id": rng.integers(0, 200, n), "ts": days, "amount": amounts})
+    if merge_period is None:  # any instant starts its own period
+        tx["ts"] += pd.to_timedelta(rng.integers(0, 4, n) * 3600, unit="s")
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("tx", tx)
+    period = _data_sql.period_expression("ts", merge_period)
+    end = con.sql(f"SELECT MAX({period}) FROM tx").fetchall()[0][0]
+    for zero, negative in itertools.product(("keep", "drop"), ("error", "drop", "net")):
+        rules = {"merge_period": merge_period, "zero_amounts": zero, "negative_amounts": negative}
+        full = _data_sql.summary_sql("tx", end=end, unit_days=7.0, **rules)
+        lean = _data_sql.summary_sql(
+            "tx", end=end, unit_days=7.0, holdout=False, first_purchase_from_period=True, **rules
+        )
+        assert "first_ts" not in lean and "holdout" not in lean
+        expected = con.sql(
+            f"SELECT * EXCLUDE (holdout_purchases, holdout_value) FROM ({full}) "
+            "WHERE n_transactions > 0 ORDER BY customer_id"
+        ).fetchall()
+        assert len(expected) > 150
+        assert con.sql(lean).fetchall() == expected, rules
 
 
 # --- validation ----------------------------------------------------------------------------------
@@ -592,6 +660,22 @@ def test_spark_runs_the_same_sql_text(split, cdnow):
     ):
         values = [got[i][column] for i in expected.index]
         np.testing.assert_array_equal(values, expected[column].to_numpy(), err_msg=column)
+    # The Spark text of the variant that reads first_purchase off the first period (CDNOW dates
+    # are at midnight; any instant is its own period without merging) gives the same rows.
+    micros = (pd.Timestamp(CAL_END) - pd.Timestamp("1970-01-01")) // pd.Timedelta(microseconds=1)
+    for merge_period, end_period in (("D", end), (None, micros)):
+        full, lean = (
+            _data_sql.summary_sql(
+                "tx",
+                end=end_period,
+                unit_days=7.0,
+                merge_period=merge_period,
+                dialect="spark",
+                first_purchase_from_period=from_period,
+            )
+            for from_period in (False, True)
+        )
+        assert sorted(spark.sql(lean).collect()) == sorted(spark.sql(full).collect())
 
 
 def test_demo_prints_the_published_totals(capsys, monkeypatch):
