@@ -2,12 +2,14 @@
 
 Peak memory is the largest increase of the process's resident set size over its size just
 before the call, sampled every 5 ms by a background thread (psutil). The same measure applies to
-every library, whatever allocator it uses.
+every library, whatever allocator it uses. :func:`process_peak_mib` gives the other measure, the
+high-water mark of the whole process (imports and data included).
 """
 
 from __future__ import annotations
 
 import json
+import resource
 import subprocess
 import sys
 import threading
@@ -41,17 +43,34 @@ def measure(function: Callable[[], object]) -> dict:
     return {"seconds": seconds, "peak_mib": (peak - baseline) / 2**20, "result": result}
 
 
-def run_isolated(module: str, case: dict, timeout: float = 3600) -> dict:
-    """Run ``python -m <module> --case '<json>'`` and parse the JSON line it prints last."""
-    completed = subprocess.run(
-        [sys.executable, "-m", module, "--case", json.dumps(case)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+def process_peak_mib() -> float:
+    """Resident-set high-water mark of this process since it started, in MiB (Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_isolated(module: str, case: dict, timeout: float = 3600, python: str | None = None) -> dict:
+    """Run ``python -m <module> --case '<json>'`` and parse the JSON line it prints last.
+
+    ``python`` is the interpreter (default: this one), e.g. a peer library's own virtual
+    environment. The result gains ``process_seconds``: the wall time of the whole process
+    (start-up, imports and compilation included).
+    """
+    start = time.perf_counter()
+    try:
+        completed = subprocess.run(
+            [python or sys.executable, "-m", module, "--case", json.dumps(case)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": [f"timed out after {timeout:g} s"]}
+    seconds = time.perf_counter() - start
     if completed.returncode != 0:
         return {"error": completed.stderr.strip().splitlines()[-1:] or ["failed"]}
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    result.setdefault("process_seconds", seconds)
+    return result
 
 
 def print_table(rows: list[dict], columns: list[str]) -> None:
