@@ -524,6 +524,14 @@ def summarize_by_pattern(
     """
     patterns, inverse = unique_rows(arrays)
     n_patterns = len(next(iter(patterns.values())))
+    # Sorted by the columns with fewest distinct values first, so each chunk holds runs of
+    # equal leading columns that a prediction may evaluate once (e.g. BG/NBD's (x, T)).
+    keys = sorted(patterns, key=lambda k: pd.unique(patterns[k]).size)
+    order = np.lexsort([patterns[k] for k in reversed(keys)])
+    patterns = {k: v[order] for k, v in patterns.items()}
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    inverse = rank[inverse]
 
     def on_chunk(chunk: slice) -> np.ndarray:
         return compute({k: v[chunk] for k, v in patterns.items()})

@@ -20,7 +20,10 @@ Estimators (``model.fit(data, method=...)``):
   posterior correlations of these models (Gamma-Gamma's ``p`` and ``gamma``, Pareto/NBD's
   ``s`` and ``beta``): on Gamma-Gamma / CDNOW at 4 x 1000 draws it took the smallest bulk ESS
   from 704 to 4,529, the largest R-hat from 1.010 to 1.003 and the wall time from 96 s to
-  23 s (same busy machine).
+  23 s (same busy machine). Pareto/NBD samples through the quadrature form of its death
+  term (:mod:`models._power_integral`), which pytensor differentiates exactly: 4 x 1000 draws
+  on CDNOW gave R-hat <= 1.001, bulk ESS >= 1,619 and no divergences, but took 869 s on the
+  busy machine (98 quadrature nodes per pattern make each gradient ~100x a BG/NBD one).
 - ``"advi"``: mean-field variational inference (``pm.fit``), then ``draws`` draws (1 chain).
 
 Priors

@@ -385,7 +385,16 @@ def expected_purchases(params: Mapping, t, x, t_x, T):
     """E[Y(t) | x, t_x, T]: expected purchases in ``(T, T + t]``, FHL05 eq. 10."""
     r, alpha, a, b = (params[name] for name in PARAMS)
     alive = p_alive(params, x, t_x, T)
-    return alive * expected_new(r + x, alpha + T, a, b + x, t)
+    x, T, t = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, T, t)))
+    per_draw = all(np.ndim(v) == 0 or np.shape(v)[-1] == 1 for v in (r, alpha, a, b))
+    if x.ndim != 1 or not per_draw:
+        return alive * expected_new(r + x, alpha + T, a, b + x, t)
+    # The new-customer term does not depend on t_x: evaluate it once per distinct (x, T, t)
+    # (1M daily customers: 177,685 patterns but 6,790 (x, T) pairs). Parameters must then
+    # be constant along the customer axis (draws x 1), as predictions pass them.
+    keys, inverse = np.unique(np.stack([x, T, t]), axis=1, return_inverse=True)
+    x, T, t = keys
+    return alive * expected_new(r + x, alpha + T, a, b + x, t)[..., inverse.ravel()]
 
 
 def probability_of_purchases(params: Mapping, n, t):

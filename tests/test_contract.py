@@ -6,6 +6,7 @@ caller's frame is unchanged; outputs keep the caller's ids and order; draws give
 and ``(chain, draw, customer)`` arrays.
 """
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 
 import models
+from models._bayes import SamplingWarning
 from models._ops import NUMPY, pytensor_ops
 from models._validation import NotFittedError
 from models.bgbb import BetaGeoBetaBinom
@@ -195,3 +197,23 @@ def test_simulated_transaction_log_reproduces_the_simulated_summary(model_class)
     inner = inner[(inner["t"] > 0) & (inner["t"] < inner["recency"])]
     positions = inner["t"] / inner["recency"]
     assert abs(positions.mean() - 0.5) < 4 * np.sqrt(1 / 12 / len(positions))
+
+
+def test_bayesian_path_with_small_draws(fitted, case):
+    # MAP under flat priors is the MLE (same log-likelihood text), and a short NUTS run gives
+    # draws the prediction calls use unchanged. Full-size convergence: the slow tests of
+    # tests/test_bayes.py.
+    mle, data = fitted
+    mode = case.model(priors="flat").fit(data, method="map")
+    np.testing.assert_allclose(mode.params, mle.params, rtol=1e-5)
+    with warnings.catch_warnings():
+        # so short a run is flagged as not converged: that is the point of the warning
+        warnings.simplefilter("ignore", SamplingWarning)
+        posterior = case.model().fit(
+            data, method="nuts", chains=2, draws=30, tune=100, random_seed=11, sampler="nutpie"
+        )
+    assert posterior.idata.posterior[case.model.PARAMS[0]].shape == (2, 30)
+    assert np.all(np.isfinite(posterior.params)) and np.all(posterior.params > 0)
+    table = case.predict(posterior, data, interval=0.9)
+    assert np.all(np.isfinite(table.to_numpy()))
+    assert (table["lower"] <= table["mean"]).all() and (table["mean"] <= table["upper"]).all()
