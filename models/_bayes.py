@@ -200,6 +200,7 @@ def fit(model, patterns: Mapping, counts: np.ndarray, method: str, **kwargs) -> 
     if unknown:
         raise TypeError(f"method={method!r} does not take {unknown}; it takes {accepted}.")
     pm_model = build_pymc_model(model, patterns, counts)
+    model._start = model._starting_point(patterns, counts)  # where a mode search starts
     started = time.perf_counter()
     idata, info = estimators[method](model, pm_model, counts.sum(), **kwargs)
     info["seconds"] = time.perf_counter() - started
@@ -225,7 +226,7 @@ def _find_mode(model, pm_model, n_customers, random_seed=None) -> dict:
     from scipy import optimize
 
     start = pm_model.initial_point(random_seed)
-    initial = {**model.INITIAL, **(model.initial_params or {})}
+    initial = model._start
     for name in model.PARAMS:  # start where the MLE starts (log-scale value variables)
         if f"{name}_log__" in start:
             start[f"{name}_log__"] = np.log(np.asarray(initial[name], dtype=float))

@@ -176,4 +176,5 @@ class ModifiedBetaGeo(ContinuousPurchaseModel):
 
     PARAMS = PARAMS
     INITIAL = {"r": 1.0, "alpha": 1.0, "a": 1.0, "b": 1.0}
+    TIME_SCALED = ("alpha",)
     _loglik = staticmethod(loglik)

@@ -354,6 +354,7 @@ class ParetoNBD(ContinuousPurchaseModel):
 
     PARAMS = PARAMS
     INITIAL = {"r": 1.0, "alpha": 1.0, "s": 1.0, "beta": 1.0}
+    TIME_SCALED = ("alpha", "beta")
     _loglik = staticmethod(loglik)
 
     def dert(

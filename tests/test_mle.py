@@ -18,6 +18,7 @@ import pytest
 import models
 from models import _base, _mle
 from models._validation import ConvergenceError, NotFittedError, ValidationError
+from models.pareto_nbd import ParetoNBD
 
 # ----------------------------------------------------------------------------------- engine
 #: Two independent Poisson rates: group sizes and sample means.
@@ -257,7 +258,18 @@ def test_multistart_with_seed_is_reproducible_and_agrees(cdnow_summary, fitted):
     np.testing.assert_array_equal(runs[0].params_, runs[1].params_)
     np.testing.assert_allclose(runs[0].params_, fitted.params_, rtol=1e-5)
     starts = [run["start"] for run in runs[0].fit_info_["starts"]]
-    assert starts[0] == models.BetaGeo.INITIAL and len({str(s) for s in starts}) == 4
+    # the first start: INITIAL, with the time scale alpha at a quarter of the mean T
+    mean_T = cdnow_summary["T"].mean()
+    assert starts[0] == pytest.approx({**models.BetaGeo.INITIAL, "alpha": mean_T / 4}, rel=1e-12)
+    assert len({str(s) for s in starts}) == 4
+
+
+def test_start_is_unit_invariant(cdnow_summary):
+    # alpha and beta start at a quarter of the mean T: the path is the same in days and weeks
+    days = cdnow_summary.copy()
+    days[["recency", "T"]] *= 7
+    weeks_fit, days_fit = ParetoNBD().fit(cdnow_summary), ParetoNBD().fit(days)
+    assert days_fit.fit_info_["iterations"] == weeks_fit.fit_info_["iterations"]
 
 
 def test_convergence_error_on_data_that_cannot_identify_dropout(cdnow_summary):
