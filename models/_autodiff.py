@@ -467,29 +467,43 @@ def _log_power_integral(alpha, a, beta, b, t0, t1):
         return NUMPY.log_power_integral(alpha, a, beta, b, t0, t1)
     alpha, beta, t0, t1 = (_lift(v) for v in (alpha, beta, t0, t1))
     a, b, exponents = _align(a, b)
+    # The domains (and the fixed arguments on them) are the same for every exponent tried.
+    parameters = _union(alpha.domain, beta.domain)
+    tail_domains = [_union(_union(parameters, exponents), t.domain) for t in (t0, t1)]
+    domain = _union(*tail_domains)
+    for t in (t0, t1):
+        domain = _union(domain, t.domain)
+
+    def on(target, *values):
+        return [_gather(v.val, v.domain, target) for v in values]
+
+    tail_fixed = [
+        on(target, alpha, beta, t) for target, t in zip(tail_domains, (t0, t1), strict=True)
+    ]
+    alpha_all, beta_all, t0_all, t1_all = on(domain, alpha, beta, t0, t1)
 
     def log_i(a_val, b_val):
-        """``ln I`` at exponents ``a_val, b_val`` (on the exponents' domain), and its domain."""
-        args = (alpha, Dual(a_val, None, exponents), beta, Dual(b_val, None, exponents))
-        tails = []
-        for t in (t0, t1):
-            *aligned, domain = _align(*args, t)
-            tails.append(
-                Dual(_power_integral.log_tail_closed(*(d.val for d in aligned)), None, domain)
-            )
-        *aligned, domain = _align(*tails, *args, t0, t1)
-        return _power_integral.from_tails(*(d.val for d in aligned)), domain
+        """``ln I`` at exponents ``a_val, b_val`` (on the exponents' domain), on ``domain``."""
+        log_tails = []
+        for target, (alpha_t, beta_t, t) in zip(tail_domains, tail_fixed, strict=True):
+            a_t, b_t = (_gather(v, exponents, target) for v in (a_val, b_val))
+            log_g = _power_integral.log_tail_closed(alpha_t, a_t, beta_t, b_t, t)
+            log_tails.append(_gather(log_g, target, domain))
+        a_all, b_all = (_gather(v, exponents, domain) for v in (a_val, b_val))
+        return _power_integral.from_tails(
+            *log_tails, alpha_all, a_all, beta_all, b_all, t0_all, t1_all
+        )
 
-    val, domain = log_i(a.val, b.val)
+    val = log_i(a.val, b.val)
     der: dict = {}
     if alpha.der:
-        shifted, _ = log_i(a.val + 1, b.val)
+        shifted = log_i(a.val + 1, b.val)
         scale = -_gather(a.val, exponents, domain) * np.exp(shifted - val)
         der = _combine(
             der, {i: _gather(d, alpha.domain, domain) for i, d in alpha.der.items()}, None, scale
         )
     if beta.der:
-        shifted, _ = log_i(a.val, b.val + 1)
+        shifted = log_i(a.val, b.val + 1)
         scale = -_gather(b.val, exponents, domain) * np.exp(shifted - val)
         der = _combine(
             der, {i: _gather(d, beta.domain, domain) for i, d in beta.der.items()}, None, scale
@@ -499,8 +513,8 @@ def _log_power_integral(alpha, a, beta, b, t0, t1):
         da, db = a.der.get(i, 0.0), b.der.get(i, 0.0)
         norm = np.abs(da) + np.abs(db)
         h = HYP2F1_STEP * size / np.where(norm > 0, norm, 1.0)
-        up, _ = log_i(a.val + h * da, b.val + h * db)
-        down, _ = log_i(a.val - h * da, b.val - h * db)
+        up = log_i(a.val + h * da, b.val + h * db)
+        down = log_i(a.val - h * da, b.val - h * db)
         der = _combine(der, {i: (up - down) / (2 * _gather(h, exponents, domain))})
     return Dual(val, der, domain)
 
