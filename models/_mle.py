@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize
-from threadpoolctl import threadpool_limits
 
 from models._validation import ConvergenceError
 
@@ -267,11 +266,9 @@ def maximize(
         raise ValueError("n_starts > 1 needs a numpy.random.Generator (pass random_seed).")
     u0 = np.log(np.asarray(initial, dtype=float))
     starts = [u0] + [u0 + rng.normal(size=k) for _ in range(n_starts - 1)]
-    # Multithreaded BLAS only adds overhead on the optimiser's tiny (k x k) linear algebra.
-    with threadpool_limits(limits=1, user_api="blas"):
-        runs = [
-            _optimize_from(start, objective_and_gradient, names, max_iterations) for start in starts
-        ]
+    runs = [
+        _optimize_from(start, objective_and_gradient, names, max_iterations) for start in starts
+    ]
     best = min(runs, key=lambda run: run["objective"])
     u = best["log_params"]
     stopped_at = ", ".join(f"{n}={v:.4g}" for n, v in zip(names, np.exp(u), strict=True))
