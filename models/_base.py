@@ -221,6 +221,17 @@ class BaseModel:
 
         return total
 
+    def predictive_purchases(self, t, data: pd.DataFrame, **options):
+        """Predictive distribution of each customer's purchase count in the next ``t`` units.
+
+        Shorthand for :func:`models.predictive.predictive_purchases` (``quantiles``,
+        ``interval``, ``n_max``, ``tail_tol``, ``max_draws``, ``return_pmf``); purchase
+        models only (a spend model gets a clear error).
+        """
+        from models import predictive
+
+        return predictive.predictive_purchases(self, t, data, **options)
+
     def _starting_point(self, patterns: Mapping, counts: np.ndarray) -> dict[str, float]:
         """Where the optimiser starts.
 

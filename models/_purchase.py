@@ -47,16 +47,6 @@ def transactions_from_summary(summary: pd.DataFrame, rng: np.random.Generator) -
 class ContinuousPurchaseModel(BaseModel):
     """Shared per-customer and new-customer predictions (see the module docstring)."""
 
-    def predictive_purchases(self, t, data: pd.DataFrame, **options):
-        """Predictive distribution of each customer's purchase count in the next ``t`` units.
-
-        Shorthand for :func:`models.predictive.predictive_purchases` (``quantiles``,
-        ``interval``, ``n_max``, ``tail_tol``, ``max_draws``, ``return_pmf``).
-        """
-        from models import predictive
-
-        return predictive.predictive_purchases(self, t, data, **options)
-
     def expected_purchases(
         self, t: float, data: pd.DataFrame, *, interval=None, return_draws: bool = False
     ):

@@ -305,16 +305,6 @@ class BetaGeoBetaBinom(BaseModel):
             n_future=n_future,
         )
 
-    def predictive_purchases(self, t, data: pd.DataFrame, **options):
-        """Predictive distribution of each customer's purchase count in the next ``t`` units.
-
-        Shorthand for :func:`models.predictive.predictive_purchases` (``quantiles``,
-        ``interval``, ``n_max``, ``tail_tol``, ``max_draws``, ``return_pmf``).
-        """
-        from models import predictive
-
-        return predictive.predictive_purchases(self, t, data, **options)
-
     def expected_purchases_new_customer(self, n, *, interval=None):
         """Expected transactions of a new customer over the first ``n`` periods (eq. 7)."""
         return self._population(

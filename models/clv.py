@@ -277,7 +277,7 @@ def residual_lifetime_value(
     delta = np.log1p(discount_rate) / unit_ratio(discount_period, unit)
     nodes, weights = laggauss(n_nodes)
     # Nodes whose weight cannot reach the sum (E[X] grows at most linearly in u) only cost
-    # time at absurd horizons: with 64 nodes, half of them, up to u = 227 (87,700 weeks).
+    # time at absurd horizons: with 64 nodes this drops the 32 beyond u = 41 (up to u = 227).
     keep = weights * np.maximum(nodes, 1.0) > 1e-16
     nodes, weights = nodes[keep], weights[keep]
     params_p, params_s = _paired_draws(purchase_model, spend_model)
