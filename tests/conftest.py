@@ -33,3 +33,19 @@ def cdnow_summary() -> pd.DataFrame:
 def rng() -> np.random.Generator:
     """A seeded generator, new for each test."""
     return np.random.default_rng(SEED)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local[2] Spark session for the whole run (one JVM start), stopped with its JVM."""
+    pytest.importorskip("pyspark")
+    from pyspark import SparkContext
+
+    from models import _spark
+
+    session = _spark.local_session(cores=2, shuffle_partitions=4)
+    process = SparkContext._gateway.proc
+    yield session
+    _spark.stop_session(session)
+    assert process.poll() is not None, "the JVM is still running"
+    assert SparkContext._active_spark_context is None

@@ -626,14 +626,7 @@ def test_inputs_are_not_modified(cdnow):
 
 @pytest.mark.slow
 @pytest.mark.spark
-def test_spark_runs_the_same_sql_text(split, cdnow):
-    pyspark_sql = pytest.importorskip("pyspark.sql")
-    spark = (
-        pyspark_sql.SparkSession.builder.master("local[1]")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .getOrCreate()
-    )
+def test_spark_runs_the_same_sql_text(split, cdnow, spark):
     rows = list(
         zip(
             cdnow["customer_id"].tolist(),

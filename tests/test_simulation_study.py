@@ -149,21 +149,6 @@ def test_help_runs():
 SPARK_MODELS = "gg,bgbb"  # gg: BG/NBD purchase times with spend; bgbb: periods
 
 
-@pytest.fixture(scope="module")
-def spark():
-    """One local[2] session for this module (as in test_spark.py), stopped with its JVM."""
-    pytest.importorskip("pyspark")
-    from pyspark import SparkContext
-
-    from models import _spark
-
-    session = _spark.local_session(cores=2, shuffle_partitions=4)
-    process = SparkContext._gateway.proc
-    yield session
-    _spark.stop_session(session)
-    assert process.poll() is not None, "the JVM is still running"
-
-
 @pytest.mark.parametrize("key", list(simulation_study.MODELS))
 def test_the_transaction_log_has_the_simulated_summary(key):
     rng = np.random.default_rng([8, len(key)])

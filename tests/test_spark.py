@@ -104,22 +104,6 @@ def test_strptime_formats_translate_to_spark_patterns():
         _spark.java_pattern("%Y %Z")
 
 
-# --- one local session for the module -----------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def spark():
-    pytest.importorskip("pyspark")
-    session = _spark.local_session(cores=2, shuffle_partitions=4)
-    from pyspark import SparkContext
-
-    process = SparkContext._gateway.proc
-    yield session
-    _spark.stop_session(session)
-    assert process.poll() is not None, "the JVM is still running"
-    assert SparkContext._active_spark_context is None
-
-
 def _to_spark(spark, frame: pd.DataFrame):
     """Send a pandas frame to Spark through Arrow; text columns stay text (NaN is null)."""
     arrays = {}

@@ -240,21 +240,6 @@ SPARK_OPTIONS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def spark():
-    """One local[2] session for this module (as in test_spark.py), stopped with its JVM."""
-    pytest.importorskip("pyspark")
-    from pyspark import SparkContext
-
-    from models import _spark
-
-    session = _spark.local_session(cores=2, shuffle_partitions=4)
-    process = SparkContext._gateway.proc
-    yield session
-    _spark.stop_session(session)
-    assert process.poll() is not None, "the JVM is still running"
-
-
 @pytest.mark.spark
 def test_spark_engine_gives_the_duckdb_numbers(spark, tmp_path, monkeypatch):
     from experiments import _spend_spark
