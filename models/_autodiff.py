@@ -412,12 +412,15 @@ def _abs(x):
 HYP2F1_STEP = 1e-5
 
 
-def _directional_differences(function: Callable, args: Sequence[Dual], n_smooth: int) -> dict:
+def _directional_differences(
+    function: Callable, args: Sequence[Dual], n_smooth: int, to_output: Callable | None = None
+) -> dict:
     """Derivatives of ``function(*values)`` through its first ``n_smooth`` arguments.
 
     One central difference per model parameter, along the direction in which that parameter
     moves those arguments together (step ``HYP2F1_STEP (1 + sum |argument|)``; the
-    remaining arguments are held at their values).
+    remaining arguments are held at their values). ``to_output`` maps an array on the
+    arguments' domain to the output's, when ``function`` returns on another domain.
     """
     values = [arg.val for arg in args]
     size = 1.0 + sum(np.abs(v) for v in values[:n_smooth])
@@ -434,7 +437,7 @@ def _directional_differences(function: Callable, args: Sequence[Dual], n_smooth:
             *(v - h * d for v, d in zip(values[:n_smooth], direction, strict=True)),
             *values[n_smooth:],
         )
-        der[i] = (up - down) / (2 * h)
+        der[i] = (up - down) / (2 * (h if to_output is None else to_output(h)))
     return der
 
 
@@ -496,27 +499,17 @@ def _log_power_integral(alpha, a, beta, b, t0, t1):
 
     val = log_i(a.val, b.val)
     der: dict = {}
-    if alpha.der:
-        shifted = log_i(a.val + 1, b.val)
-        scale = -_gather(a.val, exponents, domain) * np.exp(shifted - val)
-        der = _combine(
-            der, {i: _gather(d, alpha.domain, domain) for i, d in alpha.der.items()}, None, scale
-        )
-    if beta.der:
-        shifted = log_i(a.val, b.val + 1)
-        scale = -_gather(b.val, exponents, domain) * np.exp(shifted - val)
-        der = _combine(
-            der, {i: _gather(d, beta.domain, domain) for i, d in beta.der.items()}, None, scale
-        )
-    size = 1.0 + np.abs(a.val) + np.abs(b.val)
-    for i in a.der.keys() | b.der.keys():
-        da, db = a.der.get(i, 0.0), b.der.get(i, 0.0)
-        norm = np.abs(da) + np.abs(db)
-        h = HYP2F1_STEP * size / np.where(norm > 0, norm, 1.0)
-        up = log_i(a.val + h * da, b.val + h * db)
-        down = log_i(a.val - h * da, b.val - h * db)
-        der = _combine(der, {i: (up - down) / (2 * _gather(h, exponents, domain))})
-    return Dual(val, der, domain)
+    # d ln I / d alpha = -a I(a + 1) / I and d ln I / d beta = -b I(b + 1) / I
+    for shift, exponent, a_step, b_step in ((alpha, a, 1.0, 0.0), (beta, b, 0.0, 1.0)):
+        if shift.der:
+            shifted = log_i(a.val + a_step, b.val + b_step)
+            scale = -_gather(exponent.val, exponents, domain) * np.exp(shifted - val)
+            moved = {i: _gather(d, shift.domain, domain) for i, d in shift.der.items()}
+            der = _combine(der, moved, None, scale)
+    in_exponents = _directional_differences(
+        log_i, (a, b), 2, to_output=lambda h: _gather(h, exponents, domain)
+    )
+    return Dual(val, _combine(der, in_exponents), domain)
 
 
 def _sum_first_axis(x):
