@@ -195,14 +195,14 @@ def fit(model, patterns: Mapping, counts: np.ndarray, method: str, **kwargs) -> 
     """
     kwargs.setdefault("random_seed", model.random_seed)
     estimators = {"map": _fit_map, "nuts": _fit_nuts, "advi": _fit_advi}
-    accepted = list(inspect.signature(estimators[method]).parameters)[3:]
+    accepted = list(inspect.signature(estimators[method]).parameters)[4:]
     unknown = sorted(set(kwargs) - set(accepted))
     if unknown:
         raise TypeError(f"method={method!r} does not take {unknown}; it takes {accepted}.")
     pm_model = build_pymc_model(model, patterns, counts)
-    model._start = model._starting_point(patterns, counts)  # where a mode search starts
+    start = model._starting_point(patterns, counts)  # where a mode search starts (as the MLE)
     started = time.perf_counter()
-    idata, info = estimators[method](model, pm_model, counts.sum(), **kwargs)
+    idata, info = estimators[method](model, pm_model, counts.sum(), start, **kwargs)
     info["seconds"] = time.perf_counter() - started
     model.idata = idata
     if method != "map":
@@ -216,9 +216,10 @@ def fit(model, patterns: Mapping, counts: np.ndarray, method: str, **kwargs) -> 
     model.fit_info_ = info
 
 
-def _find_mode(model, pm_model, n_customers, random_seed=None) -> dict:
+def _find_mode(model, pm_model, n_customers, initial: dict, random_seed=None) -> dict:
     """Posterior mode (density of theta, no Jacobian) by L-BFGS-B on the value variables.
 
+    Starts at ``initial`` (natural scale: :meth:`BaseModel._starting_point`, as the MLE does).
     Returns the mode as a point of value variables, the negated Hessian there (in the
     raveled value space), its layout and optimiser facts.
     """
@@ -226,7 +227,6 @@ def _find_mode(model, pm_model, n_customers, random_seed=None) -> dict:
     from scipy import optimize
 
     start = pm_model.initial_point(random_seed)
-    initial = model._start
     for name in model.PARAMS:  # start where the MLE starts (log-scale value variables)
         if f"{name}_log__" in start:
             start[f"{name}_log__"] = np.log(np.asarray(initial[name], dtype=float))
@@ -275,11 +275,11 @@ def _find_mode(model, pm_model, n_customers, random_seed=None) -> dict:
     }
 
 
-def _fit_map(model, pm_model, n_customers, *, random_seed=None, draws=None) -> tuple:
+def _fit_map(model, pm_model, n_customers, start, *, random_seed=None, draws=None) -> tuple:
     """Posterior mode on the log scale; Laplace covariance; optional Laplace draws."""
     import arviz as az
 
-    found = _find_mode(model, pm_model, n_customers, random_seed)
+    found = _find_mode(model, pm_model, n_customers, start, random_seed)
     point = found["point"]
     if all(f"{n}_log__" in point for n in model.PARAMS):
         values = [np.exp(point[f"{n}_log__"]) for n in model.PARAMS]
@@ -348,6 +348,7 @@ def _fit_nuts(
     model,
     pm_model,
     n_customers,
+    start,
     *,
     random_seed=None,
     draws: int = 1000,
@@ -358,7 +359,11 @@ def _fit_nuts(
     target_accept: float = 0.8,
     progressbar: bool = False,
 ) -> tuple:
-    """NUTS by nutpie (default when installed) or PyMC; then the diagnostics."""
+    """NUTS by nutpie (default when installed) or PyMC; then the diagnostics.
+
+    ``start`` (the optimiser's starting point) is not used: both samplers start from
+    jittered points of the model's own initial point.
+    """
     import pymc as pm
 
     if sampler is None:
@@ -437,6 +442,7 @@ def _fit_advi(
     model,
     pm_model,
     n_customers,
+    start,
     *,
     random_seed=None,
     draws: int = 1000,
@@ -451,7 +457,7 @@ def _fit_advi(
     """
     import pymc as pm
 
-    found = _find_mode(model, pm_model, n_customers, random_seed)
+    found = _find_mode(model, pm_model, n_customers, start, random_seed)
     sd = np.sqrt(np.diag(np.linalg.inv(found["neg_hessian"])))
     start_sigma, position = {}, 0
     for name, shape, size, _ in found["layout"]:
