@@ -307,7 +307,9 @@ class SparkEngine:
         row = self.session.sql(query, raw=self.data).first()
         return {} if row is None else row.asDict()
 
-    def summary(self, end_period, time_unit, merge_period, zero_amounts, negative_amounts):
+    def summary(
+        self, end_period, time_unit, merge_period, zero_amounts, negative_amounts, *, holdout=True
+    ):
         """The shared summary SQL, one shuffle by customer; a lazy Spark DataFrame."""
         from models._units import TIME_UNITS
 
@@ -320,6 +322,8 @@ class SparkEngine:
             negative_amounts=negative_amounts,
             dialect="spark",
             order_by_id=False,
+            holdout=holdout,
+            **self.settings,
         )
         return self.session.sql(query, tx=self.clean)
 
@@ -363,8 +367,15 @@ def finish_summaries(frame):
 
 
 def summary_frame(customers, engine: SparkEngine, columns, attrs):
-    """The public Spark summary: the caller's id column, then ``columns``, attrs attached."""
-    return _with_metadata(customers, engine.columns["customer_id"], columns, attrs)
+    """The public Spark summary: the caller's id column, then ``columns``, attrs attached.
+
+    The frame keeps the patterns :func:`collect_patterns` collects from it (its rows are
+    persisted, so they do not change), so a fit and the predictions that follow on the same
+    summary group its customers once.
+    """
+    frame = _with_metadata(customers, engine.columns["customer_id"], columns, attrs)
+    frame._clv_patterns = {}
+    return frame
 
 
 # --- Spark summaries -> patterns ---------------------------------------------------------------
@@ -407,13 +418,17 @@ def collect_patterns(data, columns: Sequence[str]) -> pd.DataFrame:
     The group-by runs in Spark; only the unique patterns reach the driver (through Arrow).
     The result is indexed by each pattern's first customer id, sorted by it (the order in
     which the pandas path meets patterns in an id-sorted summary), with the count in
-    ``clv_n_customers`` and the summary's attrs.
+    ``clv_n_customers`` and the summary's attrs. Summaries made by this library remember
+    their patterns (:func:`summary_frame`); other frames are grouped on every call.
     """
     from pyspark.sql import functions as F
 
     v.require_columns(data, columns)
     id_name = customer_id_column(data)
-    keys = list(dict.fromkeys(columns))
+    keys = tuple(dict.fromkeys(columns))
+    known = getattr(data, "_clv_patterns", None)
+    if known is not None and keys in known:
+        return known[keys].copy()
     grouped = data.groupBy(*[F.col(_quote(c)) for c in keys]).agg(
         F.count(F.lit(1)).alias(_COUNT), F.min(F.col(_quote(id_name))).alias(_FIRST)
     )
@@ -421,6 +436,8 @@ def collect_patterns(data, columns: Sequence[str]) -> pd.DataFrame:
     frame = frame.sort_values(_FIRST, kind="stable").set_index(_FIRST)
     frame.index.name = id_name
     frame.attrs.update(summary_attrs(data))
+    if known is not None:
+        known[keys] = frame.copy()
     return frame
 
 

@@ -292,6 +292,12 @@ TRANSACTION_RULES: tuple[tuple[str, str, str, str], ...] = (
         "Drop or fill those rows.",
     ),
     (
+        "huge_amount",
+        "amount",
+        "must be at most 9e12 in absolute value (amounts are summed exactly, in millionths)",
+        "Check the column's unit, or rescale it (e.g. to thousands).",
+    ),
+    (
         "negative_amount",
         "amount",
         "must be >= 0 (negative amounts are returns)",

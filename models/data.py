@@ -30,8 +30,9 @@ Amount rules, applied in this order:
    return, not a purchase. A purchase worth exactly 0 is kept (``zero_amounts="keep"``,
    default) or dropped (``zero_amounts="drop"``).
 
-Customers left without any purchase are absent from the summary. Amounts are added exactly
-(as decimals to 1e-9), so a summary does not depend on row order, input form or engine.
+Customers left without any purchase are absent from the summary. Amounts are rounded to
+millionths of a currency unit and added exactly (as integers), so a summary does not depend on
+row order, input form or engine; amounts beyond 9e12 in absolute value are refused.
 Time-zone aware timestamps are taken in UTC. The output is sorted by customer id.
 """
 
@@ -193,11 +194,8 @@ def rfm_summary(
             engine, end, end_name="observation_end", allow_negative=negative_amounts != "error"
         )
         rules = (merge_period, zero_amounts, negative_amounts)
-        if isinstance(engine, _Engine):
-            # No row lies after the end (validated above): no holdout split to compute.
-            frame = engine.summary(end_period, time_unit, *rules, holdout=False)
-        else:
-            frame = engine.summary(end_period, time_unit, *rules)
+        # No row lies after the end (validated above): no holdout split to compute.
+        frame = engine.summary(end_period, time_unit, *rules, holdout=False)
         n_rows = engine.n_rows
     attrs = {
         **_attrs(time_unit, merge_period, zero_amounts, negative_amounts, n_rows),
@@ -516,7 +514,7 @@ class _Engine:
             zero_amounts=zero_amounts,
             negative_amounts=negative_amounts,
             holdout=holdout,
-            first_purchase_from_period=merge_period is None or self.timed_rows == 0,
+            **self.settings,
         )
         parts = self._partitions()
         if parts > 1:
@@ -582,8 +580,9 @@ def _validate(engine, end, *, end_name, allow_negative) -> int:
 
     ``engine`` is the DuckDB engine or :class:`models._spark.SparkEngine`: both expose the
     raw input as ``engine.source`` to the shared queries of :mod:`models._data_sql`, and
-    return one row with ``engine.one_row``. Sets ``engine.n_rows``, ``engine.timed_rows`` (rows
-    whose timestamp is not at midnight) and ``engine.first_period``.
+    return one row with ``engine.one_row``. Sets ``engine.n_rows``, ``engine.first_period`` and
+    ``engine.settings`` (the summary query's options for this data,
+    :func:`models._data_sql.summary_settings`).
     """
     merge_period = engine.merge_period
     end_period = None if end is None else _period(end, merge_period)
@@ -596,7 +595,6 @@ def _validate(engine, end, *, end_name, allow_negative) -> int:
     )
     counts = engine.one_row(query)
     engine.n_rows = int(counts["n_rows"])
-    engine.timed_rows = int(counts["timed_rows"] or 0)
     if engine.n_rows == 0:
         raise v.empty_transactions()
 
@@ -606,6 +604,7 @@ def _validate(engine, end, *, end_name, allow_negative) -> int:
     checks = {"columns": engine.columns, "first_offender": first, "end_name": end_name}
     v.check_transaction_counts({**counts, "after_end": 0}, allow_negative=allow_negative, **checks)
     engine.first_period = int(counts["first_period"])
+    engine.settings = sql.summary_settings(counts, merge_period)
     if end_period is None:
         return int(counts["last_period"])
     if end_period < engine.first_period:
@@ -630,7 +629,7 @@ def _first_offender(engine, key, end_period) -> dict[str, Any]:
     )
     row = engine.one_row(query)
     shown = {columns["customer_id"]: row["id_value"]}
-    if key in ("bad_amount", "negative_amount"):
+    if key in ("bad_amount", "huge_amount", "negative_amount"):
         shown[columns["amount"]] = row["amount_value"]
     else:
         shown[columns["date"]] = row["date_value"]

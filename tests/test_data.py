@@ -418,15 +418,51 @@ def test_lean_summary_sql_equals_the_full_query(merge_period):
         rules = {"merge_period": merge_period, "zero_amounts": zero, "negative_amounts": negative}
         full = _data_sql.summary_sql("tx", end=end, unit_days=7.0, **rules)
         lean = _data_sql.summary_sql(
-            "tx", end=end, unit_days=7.0, holdout=False, first_purchase_from_period=True, **rules
+            "tx",
+            end=end,
+            unit_days=7.0,
+            holdout=False,
+            first_purchase_from_period=True,
+            sum_type="BIGINT",
+            **rules,
         )
-        assert "first_ts" not in lean and "holdout" not in lean
+        assert "first_ts" not in lean and "holdout" not in lean and "DECIMAL" not in lean
         expected = con.sql(
             f"SELECT * EXCLUDE (holdout_purchases, holdout_value) FROM ({full}) "
             "WHERE n_transactions > 0 ORDER BY customer_id"
         ).fetchall()
         assert len(expected) > 150
         assert con.sql(lean).fetchall() == expected, rules
+
+
+def test_summary_settings_use_64_bit_sums_only_where_they_cannot_overflow():
+    counts = {"n_rows": 10_000_000, "largest_amount": 1e5, "timed_rows": 0}
+    assert _data_sql.summary_settings(counts, "D") == {
+        "first_purchase_from_period": True,
+        "sum_type": "BIGINT",  # 1e7 rows x 1e11 micro-units = 1e18 < 2^62
+    }
+    counts.update(largest_amount=1e6, timed_rows=3)  # 1e19 micro-units could overflow
+    assert _data_sql.summary_settings(counts, "D") == {
+        "first_purchase_from_period": False,
+        "sum_type": "DECIMAL(38, 0)",
+    }
+    assert _data_sql.summary_settings(counts, None)["first_purchase_from_period"]
+
+
+def test_wide_sums_give_the_same_summary_as_64_bit_sums():
+    """Amounts whose total passes 2^63 micro-units are summed as decimals, exactly."""
+    tx = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1, 2, 2],
+            "date": pd.to_datetime(["2020-01-01", "2020-01-05", "2020-01-05"] + ["2020-01-02"] * 2),
+            "amount": [8e12, 8e12, 0.125, 19.99, 0.01],
+        }
+    )
+    summary = rfm_summary(tx, observation_end="2020-01-10", time_unit="D")
+    # Customer 1's repeat purchase is 8e12 + 0.125 (more than 2^53 micro-units: rounded once,
+    # on conversion to a float); customer 2 made one purchase of 20.00.
+    assert summary["monetary_value"].tolist() == [8e12 + 0.125, 0.0]
+    assert summary["total_value"].tolist() == [16e12 + 0.125, 20.0]
 
 
 # --- validation ----------------------------------------------------------------------------------
@@ -477,6 +513,11 @@ BAD_INPUTS = {
         ["amount must be a finite number", "NaN", "1 of 4 rows", "customer_id=3"],
     ),
     "inf amount": (_with("amount", 0, np.inf), {}, ["amount must be a finite number"]),
+    "huge amount": (
+        _with("amount", 1, -1e13),
+        {"negative_amounts": "net"},
+        ["amount must be at most 9e12 in absolute value", "1 of 4 rows", "customer_id=2"],
+    ),
     "after observation end": (
         GOOD,
         {"observation_end": "2020-01-02"},
@@ -654,7 +695,8 @@ def test_spark_runs_the_same_sql_text(split, cdnow, spark):
         values = [got[i][column] for i in expected.index]
         np.testing.assert_array_equal(values, expected[column].to_numpy(), err_msg=column)
     # The Spark text of the variant that reads first_purchase off the first period (CDNOW dates
-    # are at midnight; any instant is its own period without merging) gives the same rows.
+    # are at midnight; any instant is its own period without merging) and sums 64-bit integers
+    # gives the same rows.
     micros = (pd.Timestamp(CAL_END) - pd.Timestamp("1970-01-01")) // pd.Timedelta(microseconds=1)
     for merge_period, end_period in (("D", end), (None, micros)):
         full, lean = (
@@ -665,8 +707,9 @@ def test_spark_runs_the_same_sql_text(split, cdnow, spark):
                 merge_period=merge_period,
                 dialect="spark",
                 first_purchase_from_period=from_period,
+                sum_type=sum_type,
             )
-            for from_period in (False, True)
+            for from_period, sum_type in ((False, "DECIMAL(38, 0)"), (True, "BIGINT"))
         )
         assert sorted(spark.sql(lean).collect()) == sorted(spark.sql(full).collect())
 

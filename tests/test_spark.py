@@ -250,6 +250,7 @@ BAD_INPUTS = {
     "non-numeric amount": (_with("amount", 1, "ten", object), {}),
     "NaN amount": (_with("amount", 2, np.nan), {}),
     "inf amount": (_with("amount", 0, np.inf), {}),
+    "huge amount": (_with("amount", 1, -1e13), {"negative_amounts": "net"}),
     "negative amount": (_with("amount", 3, -2.0), {}),
     "after observation end": (GOOD, {"observation_end": "2020-01-02"}),
     "end before all data": (GOOD, {"observation_end": "2019-12-31"}),
@@ -338,6 +339,25 @@ def test_fit_on_a_spark_summary_equals_the_pandas_fit(spark_split, duck_split, m
     assert fitted.n_patterns_ == expected.n_patterns_
     assert fitted.time_unit_ == "W"
     np.testing.assert_allclose(fitted.log_likelihood_, expected.log_likelihood_, rtol=1e-12)
+
+
+@pytest.mark.spark
+def test_a_summary_is_grouped_into_patterns_once(spark_split, monkeypatch):
+    cal = spark_split.calibration
+    columns = ("frequency", "recency", "T")
+    first = _spark.collect_patterns(cal, columns)
+
+    def no_second_group_by(*args):
+        raise AssertionError("grouped again")
+
+    monkeypatch.setattr(cal, "groupBy", no_second_group_by)
+    again = _spark.collect_patterns(cal, columns)
+    pd.testing.assert_frame_equal(again, first)
+    assert again.attrs == first.attrs
+    again.iloc[0, 0] = -1  # a copy: the remembered patterns stay as collected
+    pd.testing.assert_frame_equal(_spark.collect_patterns(cal, columns), first)
+    derived = cal.where("frequency >= 0")  # any other frame is grouped on every call
+    assert len(_spark.collect_patterns(derived, columns)) == len(first)
 
 
 @pytest.mark.spark
