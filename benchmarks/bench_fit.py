@@ -78,7 +78,9 @@ def run_case(case: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", help=argparse.SUPPRESS)
-    parser.add_argument("--sizes", default="1e4,1e5,1e6", help="simulated population sizes")
+    parser.add_argument(
+        "--sizes", default="1e4,1e5,1e6", help="simulated population sizes ('' for CDNOW only)"
+    )
     parser.add_argument(
         "--lifetimes-max", type=float, default=1e6, help="largest size lifetimes is run on"
     )
@@ -88,7 +90,7 @@ def main() -> None:
         print(json.dumps(run_case(json.loads(args.case))))
         return
     datasets = [("cdnow", "days/7 (2 dp)")]
-    for size in args.sizes.split(","):
+    for size in filter(None, args.sizes.split(",")):
         datasets += [(f"sim{int(float(size))}", "daily"), (f"sim{int(float(size))}", "continuous")]
     rows = []
     for model in args.models.split(","):

@@ -144,3 +144,106 @@ def test_pytensor_twin_values_and_gradients():
             for i, e in enumerate(np.eye(4))
         ]
         np.testing.assert_allclose(gradient, differences, rtol=1e-6)
+
+
+def series_cases(n: int, seed: int) -> np.ndarray:
+    """``(alpha, a, beta, b, t)`` log-uniform, including exponents with ``a + b - 1`` small."""
+    rng = np.random.default_rng(seed)
+    alpha, beta = 10 ** rng.uniform(-2, 3, (2, n))
+    a, b = 10 ** rng.uniform(-2, 2.5, (2, n))
+    a = np.maximum(a, 1.02 - b)
+    t = np.where(rng.uniform(size=n) < 0.2, 0.0, 10 ** rng.uniform(-2, 1.6, n))
+    return np.column_stack([alpha, a, beta, b, t])
+
+
+def test_series_tail_and_its_derivatives_match_the_closed_form():
+    rows = series_cases(3000, 11)
+    log_g, partials, usable = _power_integral.log_tail_series(*rows.T)
+    closed = _power_integral.log_tail_closed(*rows.T)
+    keep = usable & np.isfinite(closed)
+    assert 500 < keep.sum() < len(rows)  # both sides of SERIES_MAX_Z are drawn
+    # measured: 1.1e-13 (a sum of positive terms, to 1e-17 of its value)
+    np.testing.assert_allclose(log_g[keep], closed[keep], rtol=0.0, atol=1e-12)
+    rows = rows[keep]
+    alpha, a, beta, b, t = rows.T
+    # the shifts stay in the family: d ln G / d alpha = -a G(a + 1) / G, likewise for beta
+    for partial, shifted, exponent in [
+        (partials[0], (alpha, a + 1, beta, b, t), a),
+        (partials[1], (alpha, a, beta, b + 1, t), b),
+    ]:
+        expected = -exponent * np.exp(_power_integral.log_tail_closed(*shifted) - closed[keep])
+        # measured: 5e-12 relative
+        np.testing.assert_allclose(partial[keep], expected, rtol=1e-10, atol=0.0)
+    for k, partial in zip((0, 2, 1, 3), partials, strict=True):  # alpha, beta, a, b
+        # fourth-order Richardson difference of the closed form; for the exponents the step
+        # is scaled by a + b - 1 too, which can be small
+        scale = rows[:, k] if k in (0, 2) else np.minimum(rows[:, k], a + b - 1)
+        h = 1e-3 * scale
+
+        def difference(step, k=k):
+            up, down = rows.copy(), rows.copy()
+            up[:, k] += step
+            down[:, k] -= step
+            change = _power_integral.log_tail_closed(*up.T) - _power_integral.log_tail_closed(
+                *down.T
+            )
+            return change / (2 * step)
+
+        expected = (4 * difference(h) - difference(2 * h)) / 3
+        # measured: 3.2e-9 of (1 + |derivative|) at most (the difference's own error)
+        np.testing.assert_allclose(partial[keep], expected, rtol=1e-8, atol=1e-8)
+
+
+def test_series_on_distinct_exponents_equals_the_series_on_every_element():
+    rng = np.random.default_rng(3)
+    x = np.arange(6.0)
+    index = rng.integers(0, 6, 40)
+    t = rng.uniform(0, 39, 40)
+    alpha, beta = np.array([[10.6], [3.0]]), np.array([[11.7], [2.0]])  # both orderings
+    a, b = 0.55 + x, np.array([[1.6], [2.4]])
+    spread = _power_integral.log_tail_series(alpha, a[index], beta, b, t)
+    compact = _power_integral.log_tail_series(alpha, a, beta, b, t, index=index)
+    for got, expected in zip([compact[0], *compact[1]], [spread[0], *spread[1]], strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-14, atol=0.0)
+
+
+@pytest.mark.parametrize("factored", [False, True])
+def test_dual_gradient_from_the_series_equals_the_general_path(factored, monkeypatch):
+    from models import _autodiff
+    from models._autodiff import DUAL, Dual
+
+    redone = []
+    redo_columns = _autodiff._redo_columns
+    monkeypatch.setattr(
+        _autodiff,
+        "_redo_columns",
+        lambda columns, *a: redone.append(columns) or redo_columns(columns, *a),
+    )
+
+    rng = np.random.default_rng(5)
+    n = 400
+    x = rng.integers(0, 12, n).astype(float)
+    T = rng.choice([27.0, 33.0, 39.0], n)
+    t_x = np.where(x > 0, np.round(T * rng.uniform(0.5, 1, n), 1), 0.0)
+    t_x[:20] = T[:20]  # empty ranges (t_x = T): placeholders
+    t_x[20:40] = T[20:40] - 0.01  # G(T) / G(t_x) > 0.999: the general path
+    data = {"x": x, "t_x": t_x, "T": T}
+    if factored:
+        data = _autodiff.factor_columns(data)
+        assert isinstance(data["x"], Dual)
+    # rows: CDNOW's estimates; alpha << beta (z > SERIES_MAX_Z: the general path); alpha = beta
+    theta = np.array([[0.553, 10.578, 0.606, 11.669], [0.5, 0.3, 2.0, 60.0], [1.0, 8.0, 1.0, 8.0]])
+    r, alpha, s, beta = (Dual(theta[:, [i]], {i: np.ones((3, 1))}) for i in range(4))
+    args = (alpha, r + data["x"], beta, s + 1, data["t_x"], data["T"])
+    fast = DUAL.log_power_integral(*args)
+    general = _autodiff._log_power_integral_by_differences(*args)
+    assert 20 < redone[0].size < np.size(fast.val[0])  # both paths are exercised
+    got = _autodiff._gather(fast.val, fast.domain, _autodiff.FULL)
+    expected = _autodiff._gather(general.val, general.domain, _autodiff.FULL)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0.0)  # measured: 9e-14
+    assert set(fast.der) == set(general.der) == {0, 1, 2, 3}
+    for i in range(4):  # (placeholders of empty ranges are masked by the caller)
+        got = _autodiff._gather(fast.der[i], fast.domain, _autodiff.FULL)[:, t_x < T]
+        expected = _autodiff._gather(general.der[i], general.domain, _autodiff.FULL)[:, t_x < T]
+        # the general path's central differences in the exponents: ~1e-10 relative
+        np.testing.assert_allclose(got, expected, rtol=1e-8, atol=1e-10)
