@@ -95,7 +95,7 @@ def test_chunks_do_not_change_the_result(fits, cdnow, monkeypatch):
     fitted = models.BetaGeo().fit(models.datasets.load_cdnow_summary())
     fitted.sample_laplace(7, random_seed=1)
     whole, pmf = predictive_purchases(fitted, HORIZON, cdnow, interval=0.5, return_pmf=True)
-    monkeypatch.setattr(predictive, "PMF_CHUNK_ELEMENTS", 7 * 13)  # 13 patterns per chunk
+    monkeypatch.setattr(predictive.purchases, "PMF_CHUNK_ELEMENTS", 7 * 13)  # 13 patterns per chunk
     chunked, pmf_chunked = predictive_purchases(
         fitted, HORIZON, cdnow, interval=0.5, return_pmf=True
     )
@@ -256,7 +256,7 @@ def test_tail_warnings(fits, cdnow, monkeypatch):
     with pytest.warns(PredictiveTailWarning, match="too small for the requested quantiles"):
         out = predictive_purchases(fitted, HORIZON, cdnow, n_max=0, interval=0.9)
     assert out["upper"].isna().any() and (out["tail_mass"] > 0).any()
-    monkeypatch.setattr(predictive, "N_MAX_CAP", 2)
+    monkeypatch.setattr(predictive.purchases, "N_MAX_CAP", 2)
     with pytest.warns(PredictiveTailWarning, match="beyond n_max=2"):
         out = predictive_purchases(fitted, HORIZON, cdnow)
     assert out["tail_mass"].max() > 1e-3
