@@ -145,6 +145,7 @@ def _duckdb_pipeline(path: str, horizon: float) -> dict:
 
     patterns = _timed(stages, "compress", compress)
     _timed(stages, "fit", lambda: bg.fit(patterns, weights="n"))
+    stages["patterns"] = len(patterns)
     _timed(stages, "score", lambda: bg.expected_purchases(horizon, cal))
     return stages
 
@@ -165,6 +166,7 @@ def _spark_pipeline(session, path: str, horizon: float, scratch: str) -> dict:
         stages, "compress", lambda: _spark.collect_patterns(cal, ("frequency", "recency", "T"))
     )
     _timed(stages, "fit", lambda: bg.fit(patterns, weights="clv_n_customers"))
+    stages["patterns"] = len(patterns)
     _timed(
         stages,
         "score",
@@ -299,12 +301,14 @@ def main(argv: list[str] | None = None) -> None:
     print()
     columns = ["customers", "transactions", "path", "run", "aggregate", "compress", "fit"]
     columns += ["score"]
-    print_table(rows, columns + ["total", "warmup", "driver_mib", "workers_mib", "error"])
+    columns += ["total", "warmup", "patterns", "driver_mib", "workers_mib", "error"]
+    print_table(rows, columns)
     print(
         "seconds per stage; total = aggregate + compress + fit + score; run = the pipeline's "
         "run in its process (run 1 pays the engine's warm-up: Spark's JVM compiles its hot loops "
         "while it runs); Spark's warmup = session start + one run on a 2,000-customer log, not "
-        "in any total; memory = peak resident MiB over all runs of the driver process and of its "
+        "in any total; patterns = unique (x, t_x, T) the fit runs on (all that reaches Spark's "
+        "driver); memory = peak resident MiB over all runs of the driver process and of its "
         "child processes (Spark's JVM and Python workers)"
     )
 

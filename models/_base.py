@@ -250,24 +250,31 @@ class BaseModel:
 
         initial = self._starting_point(patterns, counts)
         rng = np.random.default_rng(self.random_seed) if self.n_starts > 1 else None
-        total = self._total_loglik(patterns, counts)
         start = [initial[name] for name in self.PARAMS]
-        # Exact gradients by forward-mode AD of the same loglik (None: finite differences).
-        gradient = _autodiff.gradient_for(
-            self._loglik, self.PARAMS, patterns, counts, total, np.array([start])
-        )
+        # Sums over chunks of patterns: an evaluation's memory is bounded whatever their number.
+        chunks = _mle.row_chunks(counts.size)
+        totals, gradients = [], []
+        for rows in chunks:
+            part = {name: values[rows] for name, values in patterns.items()}
+            totals.append(self._total_loglik(part, counts[rows]))
+            # Exact gradients by forward-mode AD of the same loglik (None: finite differences).
+            gradients.append(
+                _autodiff.gradient_for(
+                    self._loglik, self.PARAMS, part, counts[rows], totals[-1], np.array([start])
+                )
+            )
         result = _mle.maximize(
-            total,
+            _mle.summed(totals),
             self.PARAMS,
             start,
             n_customers=counts.sum(),
-            n_rows=counts.size,
+            n_rows=min(counts.size, _mle.FIT_CHUNK_ROWS),
             penalizer=self.penalizer,
             n_starts=self.n_starts,
             rng=rng,
             max_iterations=self.max_iterations,
             model_name=type(self).__name__,
-            value_and_gradient=gradient,
+            value_and_gradient=None if None in gradients else _mle.summed(gradients),
         )
         self._set_point(result.params, result.cov_log)
         self.log_likelihood_ = result.log_likelihood

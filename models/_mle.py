@@ -53,6 +53,8 @@ GRADIENT_DIFFERENCE_STEP = 1e-5
 GRADIENT_BATCH_ELEMENTS = 2**19
 #: Largest number of (parameter point x pattern) likelihood terms evaluated in one call.
 MAX_BATCH_ELEMENTS = 4_000_000
+#: Largest number of patterns one likelihood evaluation holds at once (:func:`row_chunks`).
+FIT_CHUNK_ROWS = 2**17
 
 
 @dataclass
@@ -77,6 +79,39 @@ class MLEResult:
         """Covariance of the natural-scale estimates (delta method)."""
         scale = np.exp(self.log_params)
         return self.cov_log * np.outer(scale, scale)
+
+
+def row_chunks(n_rows: int, chunk_rows: int | None = None) -> list[slice]:
+    """Slices of at most ``chunk_rows`` (:data:`FIT_CHUNK_ROWS`) rows covering ``n_rows`` rows.
+
+    The log-likelihood is a sum over patterns, so it can be evaluated chunk by chunk and
+    summed (:func:`summed`): the temporaries of one evaluation then hold at most
+    ``chunk_rows`` patterns however many there are (measured on 2.07 million patterns, 10M
+    simulated customers: BG/NBD fit peak 969 -> 642 MiB, 7.2 -> 4.3 s).
+    """
+    size = FIT_CHUNK_ROWS if chunk_rows is None else chunk_rows
+    return [slice(i, i + size) for i in range(0, max(n_rows, 1), size)]
+
+
+def summed(functions: Sequence[Callable]) -> Callable:
+    """``theta -> sum_i f_i(theta)``, for functions returning an array or a tuple of arrays.
+
+    Examples
+    --------
+    >>> both = summed([lambda t: (t, 2 * t), lambda t: (t, t)])
+    >>> [v.tolist() for v in both(np.array([1.0]))]
+    [[2.0], [3.0]]
+    """
+    if len(functions) == 1:
+        return functions[0]
+
+    def evaluate(theta):
+        results = [f(theta) for f in functions]
+        if isinstance(results[0], tuple):
+            return tuple(sum(parts) for parts in zip(*results, strict=True))
+        return sum(results)
+
+    return evaluate
 
 
 def batched(total_loglik: Callable[[np.ndarray], np.ndarray], n_rows: int) -> Callable:
