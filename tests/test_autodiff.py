@@ -1,4 +1,4 @@
-"""Tests of forward-mode automatic differentiation (models/_autodiff.py) and its use by the
+"""Tests of forward-mode automatic differentiation (the models._autodiff package) and its use by the
 optimiser (models/_mle.py, BaseModel._fit_mle).
 
 Every model's unchanged log-likelihood, run on the Dual operation table, must give the same

@@ -1,4 +1,4 @@
-"""Transactions -> per-customer summaries (models/data.py)."""
+"""Transactions -> per-customer summaries (models/data.py and its engines)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from models import _data_sql, datasets
+from models import _data_duckdb, _data_sql, datasets
 from models import data as data_module
 from models._validation import ValidationError, validate_continuous_summary
 from models.data import (
@@ -131,7 +131,7 @@ def test_same_summary_from_every_input_form(cdnow, tmp_path):
 def test_customer_partitions_give_the_same_summaries(cdnow, monkeypatch):
     """Large in-memory inputs are summarised in customer partitions, one thread each; the
     result equals the one-query summary (forced here on the small CDNOW log)."""
-    monkeypatch.setattr(data_module, "PARTITION_MIN_ROWS", 0)
+    monkeypatch.setattr(_data_duckdb, "PARTITION_MIN_ROWS", 0)
     used = []
     partitioned = data_module._Engine._partitioned_summary
 

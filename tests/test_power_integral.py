@@ -213,9 +213,9 @@ def test_dual_gradient_from_the_series_equals_the_general_path(factored, monkeyp
     from models._autodiff import DUAL, Dual
 
     redone = []
-    redo_columns = _autodiff._redo_columns
+    redo_columns = _autodiff._power_ops._redo_columns
     monkeypatch.setattr(
-        _autodiff,
+        _autodiff._power_ops,
         "_redo_columns",
         lambda columns, *a: redone.append(columns) or redo_columns(columns, *a),
     )
