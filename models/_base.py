@@ -195,6 +195,7 @@ class BaseModel:
         w = validate_positive_integer_weights(data, weights)
         arrays, w = self._select_fit_rows(arrays, w)
         patterns, counts = compress_patterns(arrays, w)
+        del arrays, w  # the fit holds the patterns only
         self.n_customers_ = float(counts.sum())
         self.n_patterns_ = int(counts.size)
         self.time_unit_ = data.attrs.get("time_unit")

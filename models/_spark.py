@@ -428,7 +428,7 @@ def collect_patterns(data, columns: Sequence[str]) -> pd.DataFrame:
     keys = tuple(dict.fromkeys(columns))
     known = getattr(data, "_clv_patterns", None)
     if known is not None and keys in known:
-        return known[keys].copy()
+        return known[keys].copy(deep=False)  # callers drop or add columns, never edit values
     grouped = data.groupBy(*[F.col(_quote(c)) for c in keys]).agg(
         F.count(F.lit(1)).alias(_COUNT), F.min(F.col(_quote(id_name))).alias(_FIRST)
     )
@@ -437,7 +437,8 @@ def collect_patterns(data, columns: Sequence[str]) -> pd.DataFrame:
     frame.index.name = id_name
     frame.attrs.update(summary_attrs(data))
     if known is not None:
-        known[keys] = frame.copy()
+        known[keys] = frame
+        return frame.copy(deep=False)
     return frame
 
 
