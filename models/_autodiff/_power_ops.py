@@ -27,6 +27,23 @@ from models._autodiff._elementwise import _directional_differences
 from models._ops import NUMPY
 
 
+def _domains(alpha, a, beta, b, t0, t1):
+    """The arguments as Duals, the exponents' domain, each tail's domain, the output domain.
+
+    The tail at ``t0`` lives on the union of the parameters', the exponents' and ``t0``'s
+    domains (for a Pareto/NBD fit: the distinct ``(x, t_x)``), likewise at ``t1`` (the
+    distinct ``(x, T)``); the result on the union of both.
+    """
+    alpha, beta, t0, t1 = (_lift(v) for v in (alpha, beta, t0, t1))
+    a, b, exponents = _align(a, b)
+    parameters = _union(alpha.domain, beta.domain)
+    tail_domains = [_union(_union(parameters, exponents), t.domain) for t in (t0, t1)]
+    domain = _union(*tail_domains)
+    for t in (t0, t1):
+        domain = _union(domain, t.domain)
+    return (alpha, a, beta, b, t0, t1), exponents, tail_domains, domain
+
+
 def _log_power_integral(alpha, a, beta, b, t0, t1):
     """``ln I = ln int_{t0}^{t1} (alpha + tau)^-a (beta + tau)^-b d tau`` with derivatives.
 
@@ -41,13 +58,9 @@ def _log_power_integral(alpha, a, beta, b, t0, t1):
     """
     if not _has_dual(alpha, a, beta, b, t0, t1):
         return NUMPY.log_power_integral(alpha, a, beta, b, t0, t1)
-    alpha, beta, t0, t1 = (_lift(v) for v in (alpha, beta, t0, t1))
-    a, b, exponents = _align(a, b)
-    parameters = _union(alpha.domain, beta.domain)
-    tail_domains = [_union(_union(parameters, exponents), t.domain) for t in (t0, t1)]
-    domain = _union(*tail_domains)
-    for t in (t0, t1):
-        domain = _union(domain, t.domain)
+    (alpha, a, beta, b, t0, t1), exponents, tail_domains, domain = _domains(
+        alpha, a, beta, b, t0, t1
+    )
     tails = []
     for target, t in zip(tail_domains, (t0, t1), strict=True):
         # the exponents stay on their own (smaller) domain: the series' coefficients are
@@ -120,14 +133,10 @@ def _log_power_integral_by_differences(alpha, a, beta, b, t0, t1):
     integrand's derivatives stay in the family); through the exponents ``a, b`` by central
     differences. The limits are data and carry no derivatives.
     """
-    alpha, beta, t0, t1 = (_lift(v) for v in (alpha, beta, t0, t1))
-    a, b, exponents = _align(a, b)
     # The domains (and the fixed arguments on them) are the same for every exponent tried.
-    parameters = _union(alpha.domain, beta.domain)
-    tail_domains = [_union(_union(parameters, exponents), t.domain) for t in (t0, t1)]
-    domain = _union(*tail_domains)
-    for t in (t0, t1):
-        domain = _union(domain, t.domain)
+    (alpha, a, beta, b, t0, t1), exponents, tail_domains, domain = _domains(
+        alpha, a, beta, b, t0, t1
+    )
 
     def on(target, *values):
         return [_gather(v.val, v.domain, target) for v in values]

@@ -34,24 +34,7 @@ reads from there too), :mod:`models.predictive.spend` (:func:`predictive_spend`)
 :mod:`models._validation.predictive`.
 """
 
-from models._validation.predictive import (
-    ACTUAL_RULE,
-    CAP_WARNING,
-    DISCRETE_HORIZON_MESSAGE,
-    FIXED_N_MAX_WARNING,
-    HORIZON_MESSAGE,
-    INTERVAL_MESSAGE,
-    MAX_DRAWS_MESSAGE,
-    N_MAX_MESSAGE,
-    N_SAMPLES_MESSAGE,
-    NO_PMF_MESSAGE,
-    NOT_FINITE_MESSAGE,
-    QUANTILES_MESSAGE,
-    RNG_MESSAGE,
-    SPEND_MODEL_MESSAGE,
-    TAIL_TOL_MESSAGE,
-    PredictiveTailWarning,
-)
+from models._validation.predictive import PredictiveTailWarning
 from models.predictive.purchases import (
     _CDF_SLACK as _CDF_SLACK,
 )
@@ -65,26 +48,11 @@ from models.predictive.purchases import (
 from models.predictive.spend import N_SAMPLES, predictive_spend
 
 __all__ = [
-    "ACTUAL_RULE",
-    "CAP_WARNING",
-    "DISCRETE_HORIZON_MESSAGE",
-    "FIXED_N_MAX_WARNING",
-    "HORIZON_MESSAGE",
-    "INTERVAL_MESSAGE",
-    "MAX_DRAWS_MESSAGE",
-    "NOT_FINITE_MESSAGE",
-    "NO_PMF_MESSAGE",
     "N_MAX_CAP",
-    "N_MAX_MESSAGE",
     "N_SAMPLES",
-    "N_SAMPLES_MESSAGE",
     "PMF_CHUNK_ELEMENTS",
     "PredictiveTailWarning",
-    "QUANTILES_MESSAGE",
-    "RNG_MESSAGE",
-    "SPEND_MODEL_MESSAGE",
     "TAIL_TOL",
-    "TAIL_TOL_MESSAGE",
     "pit",
     "predictive_purchases",
     "predictive_spend",
