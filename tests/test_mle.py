@@ -455,3 +455,20 @@ def test_laplace_draws_are_reproducible(fitted):
     second = models.BetaGeo.from_dict(fitted.to_dict()).sample_laplace(30, random_seed=1)
     for name in first.PARAMS:
         np.testing.assert_array_equal(first.draws[name], second.draws[name])
+
+
+def test_blas_is_held_to_one_thread_inside_the_optimiser_only():
+    setter = _mle._openblas_thread_setter()
+    if setter is None:  # scipy without its bundled OpenBLAS (not the case of the Linux wheels)
+        pytest.skip("scipy's BLAS is not a bundled OpenBLAS here")
+
+    def current() -> int:
+        previous = setter(1)  # returns the number it replaces
+        setter(previous)
+        return previous
+
+    before = current()
+    with _mle._one_blas_thread():
+        inside = current()
+    assert inside == 1
+    assert current() == before
