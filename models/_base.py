@@ -18,7 +18,6 @@ Bayesian fit (:mod:`models._bayes`) store many, and every prediction then carrie
 from __future__ import annotations
 
 import inspect
-import json
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -26,10 +25,16 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from models import _draws, _mle, _spark
+from models import _draws, _persist, _point_fit, _spark
 from models._ops import NUMPY
+from models._patterns import (
+    compress_patterns,
+    evaluate_on_patterns,
+    summarize_by_pattern,
+    unique_rows,
+)
+from models._persist import SAVE_FORMAT
 from models._validation import (
     NotFittedError,
     ValidationError,
@@ -37,64 +42,14 @@ from models._validation import (
     validate_positive_integer_weights,
 )
 
-SAVE_FORMAT = 1
-
-
-def unique_rows(arrays: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Unique rows of equal-length 1-d arrays, and each row's position among them.
-
-    Each column is hashed to integer codes and the codes are folded pairwise into one key
-    (re-factorised at every step, so it never overflows): linear time, no row sort. Unique
-    rows keep the order of their first occurrence.
-
-    Returns
-    -------
-    patterns : dict
-        The unique rows, same keys as ``arrays``.
-    inverse : numpy.ndarray
-        ``patterns[k][inverse] == arrays[k]`` for every key.
-    """
-    names = list(arrays)
-    columns = [np.asarray(arrays[n], dtype=float) for n in names]
-    key, _ = pd.factorize(columns[0])
-    for column in columns[1:]:
-        codes, uniques = pd.factorize(column)
-        key, _ = pd.factorize(key.astype(np.int64) * len(uniques) + codes)
-    n_unique = int(key.max()) + 1 if key.size else 0
-    first_row = np.full(n_unique, key.size, dtype=np.int64)
-    np.minimum.at(first_row, key, np.arange(key.size))
-    return {n: c[first_row] for n, c in zip(names, columns, strict=True)}, key
-
-
-def compress_patterns(
-    arrays: Mapping[str, np.ndarray], weights: np.ndarray | None = None
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Collapse rows to unique patterns with their (weighted) counts.
-
-    Parameters
-    ----------
-    arrays : mapping
-        Equal-length 1-d arrays (the sufficient statistics, e.g. ``x``, ``t_x``, ``T``).
-    weights : numpy.ndarray, optional
-        Number of customers each row stands for (default 1).
-
-    Returns
-    -------
-    patterns : dict
-        The unique rows, same keys.
-    counts : numpy.ndarray
-        Total weight of each unique row.
-
-    Examples
-    --------
-    >>> p, c = compress_patterns({"x": np.array([0, 1, 0]), "T": np.array([5, 5, 5])})
-    >>> p["x"].tolist(), c.tolist()
-    ([0.0, 1.0], [2.0, 1.0])
-    """
-    patterns, inverse = unique_rows(arrays)
-    w = np.ones(inverse.size) if weights is None else np.asarray(weights, dtype=float)
-    counts = np.bincount(inverse, weights=w, minlength=len(next(iter(patterns.values()))))
-    return patterns, counts
+__all__ = [
+    "SAVE_FORMAT",
+    "BaseModel",
+    "compress_patterns",
+    "evaluate_on_patterns",
+    "summarize_by_pattern",
+    "unique_rows",
+]
 
 
 class BaseModel:
@@ -247,43 +202,7 @@ class BaseModel:
         return {**start, **(self.initial_params or {})}
 
     def _fit_mle(self, patterns: Mapping, counts: np.ndarray) -> None:
-        from models import _autodiff
-
-        initial = self._starting_point(patterns, counts)
-        rng = np.random.default_rng(self.random_seed) if self.n_starts > 1 else None
-        start = [initial[name] for name in self.PARAMS]
-        # Sums over chunks of patterns: an evaluation's memory is bounded whatever their number.
-        chunks = _mle.row_chunks(counts.size)
-        totals, gradients = [], []
-        for rows in chunks:
-            part = {name: values[rows] for name, values in patterns.items()}
-            totals.append(self._total_loglik(part, counts[rows]))
-            # Exact gradients by forward-mode AD of the same loglik (None: finite differences).
-            gradients.append(
-                _autodiff.gradient_for(
-                    self._loglik, self.PARAMS, part, counts[rows], totals[-1], np.array([start])
-                )
-            )
-        result = _mle.maximize(
-            _mle.summed(totals),
-            self.PARAMS,
-            start,
-            n_customers=counts.sum(),
-            n_rows=min(counts.size, _mle.FIT_CHUNK_ROWS),
-            penalizer=self.penalizer,
-            n_starts=self.n_starts,
-            rng=rng,
-            max_iterations=self.max_iterations,
-            model_name=type(self).__name__,
-            value_and_gradient=None if None in gradients else _mle.summed(gradients),
-        )
-        self._set_point(result.params, result.cov_log)
-        self.log_likelihood_ = result.log_likelihood
-        self.fit_info_ = {
-            "iterations": result.n_iterations,
-            "gradient_max": result.gradient_max,
-            "starts": result.starts,
-        }
+        _point_fit.fit_mle(self, patterns, counts)
 
     def _set_point(self, params: Mapping[str, float], cov_log: np.ndarray | None) -> None:
         self.params_ = pd.Series({n: float(params[n]) for n in self.PARAMS}, name="estimate")
@@ -374,31 +293,7 @@ class BaseModel:
             from models import _bayes
 
             return _bayes.summary(self, interval)
-        z = stats.norm.ppf((1 + interval) / 2)
-        se_log = np.sqrt(np.diag(self.cov_log_))
-        estimate = self.params_.to_numpy()
-        table = pd.DataFrame(
-            {
-                "estimate": estimate,
-                "std_err": estimate * se_log,
-                "lower": estimate * np.exp(-z * se_log),
-                "upper": estimate * np.exp(z * se_log),
-            },
-            index=pd.Index(self.PARAMS, name="parameter"),
-        )
-        table.attrs.update(
-            {
-                "model": type(self).__name__,
-                "interval": interval,
-                "log_likelihood": self.log_likelihood_,
-                "aic": self.aic_,
-                "bic": self.bic_,
-                "n_customers": self.n_customers_,
-                "n_patterns": self.n_patterns_,
-                "time_unit": self.time_unit_,
-            }
-        )
-        return table
+        return _point_fit.mle_summary(self, interval)
 
     # ------------------------------------------------------------------ predictions
     def _require_interval_draws(self, interval: float | None) -> None:
@@ -468,125 +363,18 @@ class BaseModel:
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description: settings, estimates, covariance, draws, fit statistics."""
-        self._require_fitted()
-        from models import __version__
-
-        out = {
-            "format": SAVE_FORMAT,
-            "model": type(self).__name__,
-            "version": __version__,
-            "settings": self.get_settings(),
-            "method": self.method_,
-            "params": self.params_.to_dict(),
-            "cov_log": None if self.cov_log_ is None else self.cov_log_.tolist(),
-            "draws": {n: v.tolist() for n, v in self._draws.items()},
-            "log_likelihood": getattr(self, "log_likelihood_", None),
-            "n_customers": self.n_customers_,
-            "n_patterns": self.n_patterns_,
-            "time_unit": self.time_unit_,
-        }
-        return out
+        return _persist.to_dict(self)
 
     def save(self, path: str | Path) -> None:
         """Write the fitted model to a JSON file (never the training data, never a pickle)."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1, default=_json_default))
+        _persist.save(self, path)
 
     @classmethod
     def from_dict(cls, payload: Mapping[str, Any]):
         """Rebuild a fitted model from :meth:`to_dict` output."""
-        if payload.get("model") != cls.__name__:
-            raise ValidationError(
-                f"this file holds a {payload.get('model')}, not a {cls.__name__}; load it with "
-                f"models.{payload.get('model')}.load(path)."
-            )
-        model = cls(**payload["settings"])
-        cov = payload["cov_log"]
-        model._set_point(payload["params"], None if cov is None else np.array(cov))
-        model._draws = {n: np.asarray(v, dtype=float) for n, v in payload["draws"].items()}
-        model.method_ = payload["method"]
-        model.log_likelihood_ = payload["log_likelihood"]
-        model.n_customers_ = payload["n_customers"]
-        model.n_patterns_ = payload["n_patterns"]
-        model.time_unit_ = payload["time_unit"]
-        return model
+        return _persist.from_dict(cls, payload)
 
     @classmethod
     def load(cls, path: str | Path):
         """Read a model written by :meth:`save`."""
-        return cls.from_dict(json.loads(Path(path).read_text()))
-
-
-def evaluate_on_patterns(
-    function: Callable,
-    draws: Mapping[str, np.ndarray],
-    arrays: Mapping[str, np.ndarray],
-    index: pd.Index,
-    name: str,
-    interval: float | None,
-    return_draws: bool,
-    **kwargs,
-):
-    """Evaluate ``function(params, **kwargs, **arrays)`` per unique pattern, then per customer.
-
-    A prediction depends on a customer only through ``arrays`` (the sufficient statistics),
-    so customers sharing a pattern share every draw of it: evaluating unique patterns and
-    gathering is exact and, on real data, several times cheaper.
-    """
-    params = _draws.with_customer_axis(draws)
-    return summarize_by_pattern(
-        lambda patterns: function(params, **kwargs, **patterns),
-        arrays,
-        np.shape(next(iter(draws.values()))),
-        index,
-        name,
-        interval,
-        return_draws,
-    )
-
-
-def summarize_by_pattern(
-    compute: Callable[[dict], np.ndarray],
-    arrays: Mapping[str, np.ndarray],
-    draw_shape: tuple[int, int],
-    index: pd.Index,
-    name: str,
-    interval: float | None,
-    return_draws: bool,
-):
-    """Summarise ``compute(pattern_arrays) -> (chain, draw, n)`` over draws, per customer.
-
-    ``compute`` receives slices of the unique rows of ``arrays``; results are expanded back
-    to the customers of ``index`` (same order).
-    """
-    patterns, inverse = unique_rows(arrays)
-    n_patterns = len(next(iter(patterns.values())))
-    # Sorted by the columns with fewest distinct values first, so each chunk holds runs of
-    # equal leading columns that a prediction may evaluate once (e.g. BG/NBD's (x, T)).
-    keys = sorted(patterns, key=lambda k: pd.unique(patterns[k]).size)
-    order = np.lexsort([patterns[k] for k in reversed(keys)])
-    patterns = {k: v[order] for k, v in patterns.items()}
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    inverse = rank[inverse]
-
-    def on_chunk(chunk: slice) -> np.ndarray:
-        return compute({k: v[chunk] for k, v in patterns.items()})
-
-    if return_draws:
-        values = np.broadcast_to(on_chunk(slice(0, n_patterns)), (*draw_shape, n_patterns))
-        return _draws.as_data_array(values[..., inverse], index, name)
-    n_draws = int(np.prod(draw_shape))
-    summary = _draws.summarize(
-        on_chunk, n_patterns, n_draws, interval, pd.RangeIndex(n_patterns), name
-    )
-    expanded = summary.iloc[inverse]
-    expanded.index = index
-    return expanded
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"cannot save {type(value).__name__} to JSON")
+        return _persist.load(cls, path)

@@ -1,4 +1,4 @@
-"""The Spark engine (models/_spark.py): same calls, same numbers, work kept in Spark.
+"""The Spark engine (the models._spark package): same calls, same numbers, work kept in Spark.
 
 One local[2] session for the whole module (UI off, 4 shuffle partitions, workers on this
 interpreter); it is stopped, JVM included, when the module ends.

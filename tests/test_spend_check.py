@@ -244,6 +244,7 @@ SPARK_OPTIONS = [
 def test_spark_engine_gives_the_duckdb_numbers(spark, tmp_path, monkeypatch):
     from experiments import _spend_spark
     from models import _spark
+    from models._spark import _scoring
 
     calls = {"patterns": 0, "segment_sums": 0}
     collect_patterns, segment_draw_means = (
@@ -258,7 +259,7 @@ def test_spark_engine_gives_the_duckdb_numbers(spark, tmp_path, monkeypatch):
 
         return wrapper
 
-    monkeypatch.setattr(_spark, "collect_patterns", counted("patterns", collect_patterns))
+    monkeypatch.setattr(_scoring, "collect_patterns", counted("patterns", collect_patterns))
     monkeypatch.setattr(
         _spend_spark, "segment_draw_means", counted("segment_sums", segment_draw_means)
     )

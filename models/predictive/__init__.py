@@ -20,7 +20,7 @@ history ``(x, t_x, T)`` and parameter draws ``theta_1 .. theta_D`` (a point fit 
   the spend model's own ``simulate_spend``. Spend is independent of the count given the
   customer's history, as the Gamma-Gamma assumes.
 
-Both work on unique customer patterns (:func:`models._base.unique_rows`) in chunks of at most
+Both work on unique customer patterns (:func:`models._patterns.unique_rows`) in chunks of at most
 :data:`PMF_CHUNK_ELEMENTS` (draw x pattern) values, and return DataFrames indexed by
 the caller's customer ids, in the caller's order. :func:`pit` gives the randomised PIT of
 observed counts (Czado, Gneiting & Held 2009, via :func:`models.evaluate.randomized_pit`),

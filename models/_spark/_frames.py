@@ -1,0 +1,162 @@
+"""Spark summary frames (metadata, customer id) and their unique patterns with counts.
+
+Part of :mod:`models._spark`; pyspark is imported inside the functions only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models import _validation as v
+from models._spark._engine import SparkEngine, _quote
+
+#: Column-metadata key under which summaries keep their attributes.
+METADATA_KEY = "clv_models"
+_COUNT = "clv_n_customers"
+_FIRST = "clv_first_id"
+
+
+def _json_ready(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in attrs.items():
+        if isinstance(value, pd.Timestamp):
+            value = value.isoformat()
+        elif isinstance(value, np.generic):
+            value = value.item()
+        out[key] = value
+    return out
+
+
+def _with_metadata(frame, id_name: str, columns: Sequence[str], attrs: Mapping[str, Any]):
+    """Select ``customer_id`` (renamed ``id_name``) and ``columns``, attrs in the metadata."""
+    from pyspark.sql import functions as F
+
+    meta = _json_ready(attrs)
+    selected = [
+        F.col("customer_id").alias(id_name, metadata={METADATA_KEY: {**meta, "role": "id"}})
+    ]
+    selected += [F.col(c).alias(c, metadata={METADATA_KEY: meta}) for c in columns]
+    return frame.select(*selected)
+
+
+def finish_summaries(frame):
+    """Persist the summary, count its customers (one aggregation) and split its columns.
+
+    Returns ``(customers, n_customers, n_new)`` where ``customers`` is the persisted frame of
+    customers with a calibration purchase (internal column names).
+    """
+    from pyspark import StorageLevel
+
+    frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+    counts = frame.selectExpr(
+        "count_if(n_transactions > 0) AS known", "count_if(n_transactions = 0) AS new"
+    ).first()
+    return frame.where("n_transactions > 0"), int(counts["known"] or 0), int(counts["new"] or 0)
+
+
+def summary_frame(customers, engine: SparkEngine, columns, attrs):
+    """The public Spark summary: the caller's id column, then ``columns``, attrs attached.
+
+    The frame keeps the patterns :func:`collect_patterns` collects from it (its rows are
+    persisted, so they do not change), so a fit and the predictions that follow on the same
+    summary group its customers once.
+    """
+    frame = _with_metadata(customers, engine.columns["customer_id"], columns, attrs)
+    frame._clv_patterns = {}
+    return frame
+
+
+# --- Spark summaries -> patterns ---------------------------------------------------------------
+
+
+def summary_attrs(data) -> dict[str, Any]:
+    """The attributes a Spark summary carries in its column metadata (empty if none)."""
+    for field in data.schema.fields:
+        meta = field.metadata.get(METADATA_KEY)
+        if meta:
+            return {k: v_ for k, v_ in meta.items() if k != "role"}
+    return {}
+
+
+def customer_id_column(data) -> str:
+    """The customer id column of a Spark summary: the marked one, else ``customer_id``."""
+    for field in data.schema.fields:
+        if field.metadata.get(METADATA_KEY, {}).get("role") == "id":
+            return field.name
+    if "customer_id" in data.columns:
+        return "customer_id"
+    raise v.spark_customer_id_unknown(data.columns)
+
+
+def model_columns(model) -> tuple[str, ...]:
+    """Summary columns a model's fit and predictions read."""
+    from models.bgbb import BetaGeoBetaBinom
+    from models.gamma_gamma import GammaGamma
+
+    if isinstance(model, GammaGamma):
+        return ("frequency", "monetary_value")
+    if isinstance(model, BetaGeoBetaBinom):
+        return ("frequency", "recency", "periods")
+    return ("frequency", "recency", "T")
+
+
+def collect_patterns(data, columns: Sequence[str]) -> pd.DataFrame:
+    """Unique rows of ``columns`` with customer counts and first (smallest) id, from Spark.
+
+    The group-by runs in Spark; only the unique patterns reach the driver (through Arrow).
+    The result is indexed by each pattern's first customer id, sorted by it (the order in
+    which the pandas path meets patterns in an id-sorted summary), with the count in
+    ``clv_n_customers`` and the summary's attrs. Summaries made by this library remember
+    their patterns (:func:`summary_frame`); other frames are grouped on every call.
+    """
+    from pyspark.sql import functions as F
+
+    v.require_columns(data, columns)
+    id_name = customer_id_column(data)
+    keys = tuple(dict.fromkeys(columns))
+    known = getattr(data, "_clv_patterns", None)
+    if known is not None and keys in known:
+        return known[keys].copy(deep=False)  # callers drop or add columns, never edit values
+    grouped = data.groupBy(*[F.col(_quote(c)) for c in keys]).agg(
+        F.count(F.lit(1)).alias(_COUNT), F.min(F.col(_quote(id_name))).alias(_FIRST)
+    )
+    frame = grouped.toArrow().to_pandas()
+    frame = frame.sort_values(_FIRST, kind="stable").set_index(_FIRST)
+    frame.index.name = id_name
+    frame.attrs.update(summary_attrs(data))
+    if known is not None:
+        known[keys] = frame
+        return frame.copy(deep=False)
+    return frame
+
+
+def check_patterns(patterns: pd.DataFrame, counts: np.ndarray, check: Callable) -> None:
+    """Run the pandas check ``check(frame)`` on patterns and restate errors per customer.
+
+    Rules are row-wise, so the patterns pass exactly when every customer does. When one is
+    broken, the error names how many *customers* break it, and the first of them (smallest
+    id), with the same wording as the pandas path.
+    """
+    try:
+        check(patterns)
+    except v.ValidationError as error:
+        message = str(error)
+        if "rows break this" not in message:
+            raise
+        prefix = message.split("; ", 1)[0]
+        bad = np.zeros(len(patterns), dtype=bool)
+        first = None
+        for i in range(len(patterns)):
+            try:
+                check(patterns.iloc[[i]])
+            except v.ValidationError as single:
+                if str(single).split("; ", 1)[0] == prefix:
+                    bad[i] = True
+                    first = single if first is None else first
+        if first is None:  # pragma: no cover - a rule that is not row-wise
+            raise
+        raise v.recount_rows(first, int(counts[bad].sum()), int(counts.sum())) from None

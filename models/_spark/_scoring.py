@@ -1,0 +1,130 @@
+"""Fitting on a Spark summary, and per-customer predictions by ``mapInPandas``.
+
+Part of :mod:`models._spark`; pyspark is imported inside the functions only.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+
+from models import _validation as v
+from models._spark._engine import _quote
+from models._spark._frames import (
+    _COUNT,
+    check_patterns,
+    collect_patterns,
+    customer_id_column,
+    model_columns,
+    summary_attrs,
+)
+
+_WEIGHT = "clv_weight"
+_PANDAS3_WARNING = "PySpark does not yet fully support pandas"
+
+
+def fit(model, data, method: str = "mle", *, weights: str | None = None, **kwargs):
+    """Fit ``model`` to a Spark summary: compress in Spark, fit the patterns on the driver."""
+    columns = model_columns(model) + ((weights,) if weights else ())
+    patterns = collect_patterns(data, columns)
+    counts = patterns.pop(_COUNT).to_numpy(dtype=float)
+
+    def check(frame):
+        model._fit_arrays(frame)
+        v.validate_positive_integer_weights(frame, weights)
+
+    check_patterns(patterns, counts, check)
+    extra = patterns[weights].to_numpy(dtype=float) if weights else 1.0
+    patterns[_WEIGHT] = counts * extra
+    return model.fit(patterns, method, weights=_WEIGHT, **kwargs)
+
+
+# --- predictions -------------------------------------------------------------------------------
+
+
+def _light_copy(model):
+    """The fitted model without its training artefacts (draws and settings only)."""
+    return type(model).from_dict(model.to_dict())
+
+
+def score(data, columns: Sequence[str], fitted: Sequence, call: Callable, name: str):
+    """Per-customer results of ``call(*models, pandas_batch)`` as a Spark DataFrame.
+
+    ``data`` is checked first (unique patterns, in Spark) with every model's prediction
+    checks, and ``call`` is tried once on the driver on one pattern (so argument errors are
+    raised here, not in a worker). Then each worker batch of customers becomes a pandas frame
+    indexed by id, with the summary's attrs, and goes through exactly the pandas code path.
+    """
+    from pyspark.sql import types as T
+
+    id_name = customer_id_column(data)
+    patterns = collect_patterns(data, columns)
+    counts = patterns.pop(_COUNT).to_numpy(dtype=float)
+
+    def check(frame):
+        for model in fitted:
+            model._prediction_arrays(frame)
+
+    check_patterns(patterns, counts, check)
+    copies = tuple(_light_copy(model) for model in fitted)
+    trial = call(*copies, patterns.iloc[:1])
+    names = [name] if isinstance(trial, pd.Series) else [str(c) for c in trial.columns]
+    schema = T.StructType(
+        [data.schema[id_name]] + [T.StructField(n, T.DoubleType(), True) for n in names]
+    )
+    shared = data.sparkSession.sparkContext.broadcast(copies)
+    attrs = summary_attrs(data)
+
+    def on_batches(batches):
+        models = shared.value
+        for batch in batches:
+            if batch.empty:
+                continue
+            frame = batch.set_index(id_name)
+            frame.attrs.update(attrs)
+            result = call(*models, frame)
+            result = result.to_frame(name) if isinstance(result, pd.Series) else result
+            result.columns = names
+            yield result.astype(float).reset_index()
+
+    selected = data.select(*[_quote(c) for c in dict.fromkeys([id_name, *columns])])
+    with warnings.catch_warnings():  # pyspark 4 warns about pandas 3 when building the UDF
+        warnings.filterwarnings("ignore", message=_PANDAS3_WARNING, category=FutureWarning)
+        return selected.mapInPandas(on_batches, schema)
+
+
+def per_customer(
+    model,
+    function: Callable,
+    data,
+    name: str,
+    *,
+    interval: float | None = None,
+    return_draws: bool = False,
+    arrays=None,
+    **kwargs,
+):
+    """Spark version of :meth:`models._base.BaseModel._per_customer`."""
+    model._require_fitted()
+    model._require_interval_draws(interval)
+    if return_draws:
+        raise v.spark_return_draws()
+
+    def call(copy, frame):
+        return copy._per_customer(function, frame, name, interval=interval, **kwargs)
+
+    return score(data, model_columns(model), [model], call, name)
+
+
+def lifetime_value(function: Callable, purchase_model, spend_model, data, name: str, **kwargs):
+    """Spark version of :func:`models.clv.customer_lifetime_value` and its sibling."""
+    if kwargs.get("return_draws"):
+        raise v.spark_return_draws()
+    columns = model_columns(purchase_model) + model_columns(spend_model)
+
+    def call(purchase, spend, frame):
+        return function(purchase, spend, frame, **kwargs)
+
+    return score(data, columns, [purchase_model, spend_model], call, name)
