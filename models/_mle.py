@@ -16,28 +16,24 @@ single vectorised call. The covariance of the estimates is the inverse Hessian o
 (penalised) negative log-likelihood, mapped to the natural scale by the delta method:
 ``cov(theta) = D cov(u) D`` with ``D = diag(theta)``.
 
-L-BFGS-B runs with scipy's OpenBLAS held to one thread (:func:`_one_blas_thread`): its linear
-algebra is on matrices of a few rows, where waking a second BLAS thread costs far more than the
-work. Measured on a 2-core machine with one other busy process: 0.8 ms per L-BFGS-B step with
-the default two threads, 1 microsecond with one (CDNOW Pareto/NBD: 0.10 s of a 0.17 s fit).
+L-BFGS-B runs with scipy's OpenBLAS held to one thread (:func:`models._blas.one_blas_thread`):
+its linear algebra is on matrices of a few rows, where waking a second BLAS thread costs far
+more than the work. Measured on a 2-core machine with one other busy process: 0.8 ms per
+L-BFGS-B step with the default two threads, 1 microsecond with one (CDNOW Pareto/NBD: 0.10 s
+of a 0.17 s fit).
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import functools
-import glob
-import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy
 from scipy import optimize
 
 # Imported with the optimiser, so that the first fit of a process does not pay for it.
 from models import _autodiff  # noqa: F401
+from models._blas import one_blas_thread
 from models._validation import ConvergenceError
 
 #: Bounds on log-parameters: exp(+-30) is far beyond any meaningful value.
@@ -190,50 +186,11 @@ def _hessian_points(u: np.ndarray, h: float) -> tuple[np.ndarray, Callable]:
     return np.array(points), assemble
 
 
-@functools.cache
-def _openblas_thread_setter() -> Callable[[int], int] | None:
-    """``openblas_set_num_threads_local`` of the OpenBLAS bundled with scipy, if loaded.
-
-    The function (OpenBLAS >= 0.3.27) sets the number of threads of the calling thread only
-    and returns the previous number. ``None`` where scipy uses another BLAS, an older OpenBLAS
-    or one not bundled in the wheel (nothing is changed then).
-    """
-    no_load = getattr(os, "RTLD_NOLOAD", None)
-    if no_load is None:
-        return None
-    root = os.path.dirname(scipy.__file__)
-    patterns = [os.path.join(root, os.pardir, "scipy.libs", "libscipy_openblas*")]
-    patterns.append(os.path.join(root, ".dylibs", "libscipy_openblas*"))
-    for path in (p for pattern in patterns for p in sorted(glob.glob(pattern))):
-        try:
-            library = ctypes.CDLL(path, mode=no_load | os.RTLD_LAZY)  # already loaded: no load
-            setter = library.openblas_set_num_threads_local
-        except (OSError, AttributeError):
-            continue
-        setter.argtypes, setter.restype = [ctypes.c_int], ctypes.c_int
-        return setter
-    return None
-
-
-@contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    """Hold scipy's OpenBLAS to one thread (this thread only) inside the block."""
-    setter = _openblas_thread_setter()
-    if setter is None:
-        yield
-        return
-    previous = setter(1)
-    try:
-        yield
-    finally:
-        setter(previous)
-
-
 def _optimize_from(
     start: np.ndarray, objective_and_gradient: Callable, names: tuple, max_iterations: int
 ) -> dict:
     """One L-BFGS-B run on log-parameters from ``start``; what it reached and how."""
-    with _one_blas_thread():
+    with one_blas_thread():
         res = optimize.minimize(
             objective_and_gradient,
             start,

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import models
-from models import _base, _mle
+from models import _base, _blas, _mle
 from models._validation import ConvergenceError, NotFittedError, ValidationError
 from models.pareto_nbd import ParetoNBD
 
@@ -458,7 +458,7 @@ def test_laplace_draws_are_reproducible(fitted):
 
 
 def test_blas_is_held_to_one_thread_inside_the_optimiser_only():
-    setter = _mle._openblas_thread_setter()
+    setter = _blas.openblas_thread_setter()
     if setter is None:  # scipy without its bundled OpenBLAS (not the case of the Linux wheels)
         pytest.skip("scipy's BLAS is not a bundled OpenBLAS here")
 
@@ -468,7 +468,7 @@ def test_blas_is_held_to_one_thread_inside_the_optimiser_only():
         return previous
 
     before = current()
-    with _mle._one_blas_thread():
+    with _blas.one_blas_thread():
         inside = current()
     assert inside == 1
     assert current() == before
