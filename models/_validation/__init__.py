@@ -31,9 +31,6 @@ from models._validation._core import (
     require_dataframe,
     rule_error,
 )
-from models._validation._core import (
-    _format_value as _format_value,
-)
 from models._validation.plots import (
     plot_actual_missing,
     plot_baseline_not_scalar,
@@ -84,9 +81,6 @@ from models._validation.spark import (
     spark_return_draws,
 )
 from models._validation.summaries import (
-    _whole as _whole,
-)
-from models._validation.summaries import (
     validate_continuous_summary,
     validate_discrete_summary,
     validate_positive_integer_weights,
@@ -106,9 +100,6 @@ from models._validation.transactions import (
     transactions_missing_columns,
     unreadable_transactions,
     unsupported_transactions,
-)
-from models._validation.transactions import (
-    _is_path as _is_path,
 )
 
 __all__ = [

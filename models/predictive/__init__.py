@@ -36,9 +36,6 @@ reads from there too), :mod:`models.predictive.spend` (:func:`predictive_spend`)
 
 from models._validation.predictive import PredictiveTailWarning
 from models.predictive.purchases import (
-    _CDF_SLACK as _CDF_SLACK,
-)
-from models.predictive.purchases import (
     N_MAX_CAP,
     PMF_CHUNK_ELEMENTS,
     TAIL_TOL,
