@@ -129,7 +129,7 @@ def _duckdb_pipeline(path: str, horizon: float) -> dict:
     import pandas as pd
 
     import models
-    from models._base import compress_patterns
+    from models._patterns import compress_patterns
 
     stages: dict = {}
     split = _timed(

@@ -28,13 +28,7 @@ import pandas as pd
 
 from models import _draws, _persist, _point_fit, _spark
 from models._ops import NUMPY
-from models._patterns import (
-    compress_patterns,
-    evaluate_on_patterns,
-    summarize_by_pattern,
-    unique_rows,
-)
-from models._persist import SAVE_FORMAT
+from models._patterns import compress_patterns, evaluate_on_patterns
 from models._validation import (
     NotFittedError,
     ValidationError,
@@ -42,14 +36,7 @@ from models._validation import (
     validate_positive_integer_weights,
 )
 
-__all__ = [
-    "SAVE_FORMAT",
-    "BaseModel",
-    "compress_patterns",
-    "evaluate_on_patterns",
-    "summarize_by_pattern",
-    "unique_rows",
-]
+__all__ = ["BaseModel"]
 
 
 class BaseModel:

@@ -40,7 +40,7 @@ import pandas as pd
 from numpy.polynomial.laguerre import laggauss
 
 from models import _draws, _spark
-from models._base import summarize_by_pattern, unique_rows
+from models._patterns import summarize_by_pattern, unique_rows
 from models._units import unit_ratio
 from models._validation import ValidationError
 

@@ -49,8 +49,7 @@ from models import _data_sql as sql
 from models import _spark
 from models import _validation as v
 from models._data_checks import _parse_end, _period, _period_to_timestamp, _text, _validate
-from models._data_duckdb import PARTITION_MIN_ROWS as PARTITION_MIN_ROWS
-from models._data_duckdb import _Engine as _Engine
+from models._data_duckdb import _Engine
 from models._units import TIME_UNITS
 
 __all__ = [

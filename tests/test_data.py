@@ -15,7 +15,6 @@ import pyarrow as pa
 import pytest
 
 from models import _data_duckdb, _data_sql, datasets
-from models import data as data_module
 from models._validation import ValidationError, validate_continuous_summary
 from models.data import (
     SUMMARY_COLUMNS,
@@ -133,13 +132,13 @@ def test_customer_partitions_give_the_same_summaries(cdnow, monkeypatch):
     result equals the one-query summary (forced here on the small CDNOW log)."""
     monkeypatch.setattr(_data_duckdb, "PARTITION_MIN_ROWS", 0)
     used = []
-    partitioned = data_module._Engine._partitioned_summary
+    partitioned = _data_duckdb._Engine._partitioned_summary
 
     def spy(self, summary_sql, parts):
         used.append(parts)
         return partitioned(self, summary_sql, parts)
 
-    monkeypatch.setattr(data_module._Engine, "_partitioned_summary", spy)
+    monkeypatch.setattr(_data_duckdb._Engine, "_partitioned_summary", spy)
     text_ids = cdnow.assign(customer_id="c" + cdnow["customer_id"].astype(str))
     for tx in (cdnow, text_ids):
         for form in (tx, pl.from_pandas(tx)):

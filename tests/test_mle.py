@@ -1,6 +1,6 @@
 """Tests of the maximum-likelihood engine (models/_mle.py) and the shared model class
-(models/_base.py): compression, summary, AIC/BIC, save/load, multi-start, penalizer,
-convergence errors, not-fitted errors, untouched inputs, customer ids, Laplace draws.
+(models/_base.py, models/_patterns.py): compression, summary, AIC/BIC, save/load, multi-start,
+penalizer, convergence errors, not-fitted errors, untouched inputs, customer ids, Laplace draws.
 
 The engine is tested on a problem with a closed-form answer (independent Poisson rates:
 MLE = sample mean, variance = mean / n, and a closed-form penalised optimum); the shared
@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import models
-from models import _base, _blas, _mle
+from models import _blas, _mle, _patterns
 from models._validation import ConvergenceError, NotFittedError, ValidationError
 from models.pareto_nbd import ParetoNBD
 
@@ -154,7 +154,7 @@ def test_compress_patterns_counts_and_reconstructs(cdnow_summary):
         "t_x": cdnow_summary["recency"].to_numpy(),
         "T": cdnow_summary["T"].to_numpy(),
     }
-    patterns, counts = _base.compress_patterns(arrays)
+    patterns, counts = _patterns.compress_patterns(arrays)
     assert counts.sum() == len(cdnow_summary)
     assert counts.size == len(cdnow_summary.drop_duplicates())
     stacked = np.column_stack([np.repeat(patterns[k], counts.astype(int)) for k in arrays])
@@ -165,7 +165,7 @@ def test_compress_patterns_counts_and_reconstructs(cdnow_summary):
 
 
 def test_compress_patterns_sums_weights():
-    patterns, counts = _base.compress_patterns(
+    patterns, counts = _patterns.compress_patterns(
         {"x": np.array([1, 0, 1, 1]), "T": np.array([2.0, 2.0, 2.0, 3.0])},
         np.array([2.0, 5.0, 3.0, 1.0]),
     )

@@ -21,7 +21,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from models import _draws, _validation
-from models._base import unique_rows
+from models._patterns import unique_rows
 from models._validation import (
     require_columns,
     require_dataframe,

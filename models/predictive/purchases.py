@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from models import _draws, evaluate
-from models._base import unique_rows
+from models._patterns import unique_rows
 from models._validation import (
     ACTUAL_RULE,
     CAP_WARNING,

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from models import _draws
-from models._base import unique_rows
+from models._patterns import unique_rows
 from models._validation import (
     CAP_WARNING,
     N_SAMPLES_MESSAGE,
