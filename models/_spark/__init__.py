@@ -12,8 +12,9 @@ What moves where:
 - *Shuffled*: the transactions, once, by customer (``DISTRIBUTE BY customer_id``); both
   aggregations (merge periods, then customers) then run inside each partition.
 - *Reaches the driver*: one row of rule counts, the first offending row of a broken rule, two
-  customer counts, and the unique patterns with their counts (thousands, however many
-  customers). Never a customer-level frame.
+  customer counts, and the unique patterns with their counts (far fewer than customers and
+  bounded by the time resolution: ~1,000 for CDNOW in weeks; 2.07M for 10M customers in days
+  over 1.5 years, about 250 bytes each on the driver). Never a customer-level frame.
 - *Workers*: everything else. On a cluster the same code runs unchanged, provided this package
   is installed on the workers (predictions import it there).
 
