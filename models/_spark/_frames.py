@@ -120,7 +120,7 @@ def collect_patterns(data, columns: Sequence[str]) -> pd.DataFrame:
     keys = tuple(dict.fromkeys(columns))
     known = getattr(data, "_clv_patterns", None)
     if known is not None and keys in known:
-        return known[keys].copy(deep=False)  # callers drop or add columns, never edit values
+        return known[keys].copy()  # a deep copy: the caller may edit it (whatever pandas' CoW)
     grouped = data.groupBy(*[F.col(_quote(c)) for c in keys]).agg(
         F.count(F.lit(1)).alias(_COUNT), F.min(F.col(_quote(id_name))).alias(_FIRST)
     )
@@ -130,7 +130,7 @@ def collect_patterns(data, columns: Sequence[str]) -> pd.DataFrame:
     frame.attrs.update(summary_attrs(data))
     if known is not None:
         known[keys] = frame
-        return frame.copy(deep=False)
+        return frame.copy()
     return frame
 
 
