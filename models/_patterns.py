@@ -110,11 +110,13 @@ def summarize_by_pattern(
     name: str,
     interval: float | None,
     return_draws: bool,
+    values_per_draw: int = 1,
 ):
     """Summarise ``compute(pattern_arrays) -> (chain, draw, n)`` over draws, per customer.
 
     ``compute`` receives slices of the unique rows of ``arrays``; results are expanded back
-    to the customers of ``index`` (same order).
+    to the customers of ``index`` (same order). ``values_per_draw`` is how many values per
+    draw and pattern ``compute`` holds at once (e.g. one per horizon): it sizes the chunks.
     """
     patterns, inverse = unique_rows(arrays)
     n_patterns = len(next(iter(patterns.values())))
@@ -130,12 +132,18 @@ def summarize_by_pattern(
     def on_chunk(chunk: slice) -> np.ndarray:
         return compute({k: v[chunk] for k, v in patterns.items()})
 
-    if return_draws:
-        values = np.broadcast_to(on_chunk(slice(0, n_patterns)), (*draw_shape, n_patterns))
-        return _draws.as_data_array(values[..., inverse], index, name)
     n_draws = int(np.prod(draw_shape))
+    if return_draws:
+        chunk = max(1, _draws.CHUNK_ELEMENTS // (n_draws * values_per_draw))
+        bounds = [(i, min(i + chunk, n_patterns)) for i in range(0, n_patterns, chunk)]
+        parts = [
+            np.broadcast_to(on_chunk(slice(start, stop)), (*draw_shape, stop - start))
+            for start, stop in bounds
+        ]
+        values = np.concatenate(parts, axis=-1) if parts else np.zeros((*draw_shape, 0))
+        return _draws.as_data_array(values[..., inverse], index, name)
     summary = _draws.summarize(
-        on_chunk, n_patterns, n_draws, interval, pd.RangeIndex(n_patterns), name
+        on_chunk, n_patterns, n_draws * values_per_draw, interval, pd.RangeIndex(n_patterns), name
     )
     expanded = summary.iloc[inverse]
     expanded.index = index

@@ -219,16 +219,25 @@ def customer_lifetime_value(
         time_unit,
     )
 
+    # sum_k d^k (E[Y(t_k)] - E[Y(t_(k-1))]) = sum_k (d^k - d^(k+1)) E[Y(t_k)], d = 1/(1+rate),
+    # with no term k + 1 after the last step: one call evaluates every step's E[Y].
+    discount = (1 + plan.rate) ** -np.arange(1.0, plan.ends.size + 1)
+    weights = discount - np.append(discount[1:], 0.0)
+
     def value(patterns: dict) -> np.ndarray:
-        total, previous = 0.0, 0.0
-        for k, end in enumerate(plan.ends, start=1):
-            current = plan.purchases(end, patterns)
-            total = total + (current - previous) / (1 + plan.rate) ** k
-            previous = current
-        return margin * total * plan.spend(patterns)
+        purchases = plan.purchases(_horizon_axis(plan.ends), patterns)
+        return margin * np.tensordot(weights, purchases, axes=1) * plan.spend(patterns)
 
     return _finish(
-        value, plan.arrays, data, plan.params_p, plan.params_s, interval, return_draws, "clv"
+        value,
+        plan.arrays,
+        data,
+        plan.params_p,
+        plan.params_s,
+        interval,
+        return_draws,
+        "clv",
+        plan.ends.size,
     )
 
 
@@ -284,15 +293,28 @@ def residual_lifetime_value(
     purchases, spend, arrays = _evaluators(purchase_model, spend_model, params_p, params_s, data)
 
     def value(patterns: dict) -> np.ndarray:
-        dert = sum(w * purchases(u / delta, patterns) for u, w in zip(nodes, weights, strict=True))
+        dert = np.tensordot(weights, purchases(_horizon_axis(nodes / delta), patterns), axes=1)
         return margin * dert * spend(patterns)
 
     return _finish(
-        value, arrays, data, params_p, params_s, interval, return_draws, "residual_value"
+        value,
+        arrays,
+        data,
+        params_p,
+        params_s,
+        interval,
+        return_draws,
+        "residual_value",
+        nodes.size,
     )
 
 
-def _finish(value, arrays, data, params_p, params_s, interval, return_draws, name):
+def _horizon_axis(horizons: np.ndarray) -> np.ndarray:
+    """Horizons on a leading axis before (chain, draw, customer), for one purchases call."""
+    return np.asarray(horizons, dtype=float).reshape(-1, 1, 1, 1)
+
+
+def _finish(value, arrays, data, params_p, params_s, interval, return_draws, name, n_horizons):
     n_draws = max(_draws.n_draws(params_p), _draws.n_draws(params_s))
     if interval is not None and n_draws < 2:
         raise ValidationError(
@@ -300,7 +322,7 @@ def _finish(value, arrays, data, params_p, params_s, interval, return_draws, nam
             ".sample_laplace(...) on them or fit with method='nuts'."
         )
     return summarize_by_pattern(
-        value, arrays, (1, n_draws), data.index, name, interval, return_draws
+        value, arrays, (1, n_draws), data.index, name, interval, return_draws, n_horizons
     )
 
 

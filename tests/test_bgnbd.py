@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from scipy import integrate, special, stats
 
 import models
-from models import bgnbd
+from models import _bgnbd_mean, bgnbd
 
 NAMES = ("r", "alpha", "a", "b")
 
@@ -364,15 +364,15 @@ def test_expected_new_matches_logit_quadrature_on_every_corner():
 
 
 def test_quadrature_agrees_with_the_hypergeometric_forms_where_they_apply():
-    # expected_new does not integrate where eq. 7 (scipy's 2F1, or its 1 - z continuation) is
+    # expected_new does not integrate where eq. 7 (its series form, or its 1 - z continuation) is
     # trusted; comparing there too covers every regime the three evaluations share.
     r, _, a, b, _ = _random_extreme_inputs(600, seed=3)
     w = 10.0 ** np.random.default_rng(4).uniform(-2, 8, r.size)
-    quadrature = bgnbd._expected_new_by_quadrature(r, w, a, b)
+    quadrature = _bgnbd_mean._expected_new_by_quadrature(r, w, a, b)
     np.testing.assert_allclose(
         bgnbd.expected_new(r, 1.0, a, b, w), quadrature, rtol=EXPECTED_NEW_RTOL
     )
-    continued, trusted = bgnbd._expected_new_large_w(r, w, a, b)
+    continued, trusted = _bgnbd_mean._expected_new_large_w(r, w, a, b)
     assert trusted[w > 5].mean() > 0.4  # the continuation does carry most large-w elements
     np.testing.assert_allclose(continued[trusted], quadrature[trusted], rtol=EXPECTED_NEW_RTOL)
 

@@ -138,3 +138,32 @@ def test_cash_flow_table_adds_up_to_the_customers_values(cdnow):
     assert (table["discounted_value"] < table["value"]).all()
     assert (table["discounted_lower"] <= table["discounted_value"]).all()
     assert (table["discounted_value"] <= table["discounted_upper"]).all()
+
+
+def test_value_over_draws_is_the_discounted_sum_of_step_increments(cdnow, monkeypatch):
+    """CLV (one purchases call over all step ends, in chunks of customers) equals
+    sum_k (E[Y(t_k)] - E[Y(t_(k-1))]) / (1 + d)^k x spend, draw by draw, step by step."""
+    from models import _draws
+
+    bg = models.BetaGeo().fit(cdnow).sample_laplace(40, random_seed=5)
+    gg = GammaGamma().fit(cdnow).sample_laplace(40, random_seed=6)
+    monkeypatch.setattr(_draws, "CHUNK_ELEMENTS", 40 * 13 * 97)  # about 25 chunks
+    step, horizon, rate = 4.345, 52.14, 0.01
+    value = clv.customer_lifetime_value(
+        bg,
+        gg,
+        cdnow,
+        horizon=horizon,
+        step=step,
+        discount_rate=rate,
+        discount_period="W",
+        return_draws=True,
+    ).to_numpy()
+    per_step_rate = (1 + rate) ** step - 1
+    ends = np.append(np.arange(step, horizon, step), horizon)
+    purchases = [bg.expected_purchases(t, cdnow, return_draws=True).to_numpy() for t in ends]
+    increments = np.diff(np.stack([np.zeros_like(purchases[0]), *purchases]), axis=0)
+    discount = (1 + per_step_rate) ** -np.arange(1, ends.size + 1)
+    spend = gg.conditional_expected_average_spend(cdnow, return_draws=True).to_numpy()
+    expected = np.tensordot(discount, increments, axes=1) * spend
+    np.testing.assert_allclose(value, expected, rtol=1e-12)

@@ -232,3 +232,21 @@ def test_bayesian_path_with_small_draws(fitted, case):
     table = case.predict(posterior, data, interval=0.9)
     assert np.all(np.isfinite(table.to_numpy()))
     assert (table["lower"] <= table["mean"]).all() and (table["mean"] <= table["upper"]).all()
+
+
+@pytest.mark.parametrize("model_class", [models.BetaGeo, ParetoNBD, ModifiedBetaGeo])
+def test_expected_purchases_over_a_horizon_axis_equals_one_call_per_horizon(model_class):
+    """Horizons on a leading axis (as CLV passes them) give each horizon's own call, for a
+    point fit and for draws (BG/NBD takes its per-(x, T) path for both)."""
+    data = _cdnow_with_spend()
+    model = model_class().fit(data)
+    module = model._module_function("expected_purchases")
+    arrays = model._prediction_arrays(data)
+    horizons = np.array([0.5, 4.345, 39.0, 52.14, 520.0])
+    rng = np.random.default_rng(20261124)
+    draws = {k: v * rng.lognormal(0.0, 0.05, (1, 7, 1)) for k, v in model.params.items()}
+    for params, axes in ((model.params.to_dict(), 1), (draws, 3)):
+        grid = module(params, horizons.reshape((-1,) + (1,) * axes), **arrays)
+        one_by_one = np.stack([module(params, t, **arrays) for t in horizons])
+        assert grid.shape == one_by_one.shape
+        np.testing.assert_allclose(grid, one_by_one, rtol=1e-13, atol=0)
