@@ -226,7 +226,7 @@ def customer_lifetime_value(
 
     def value(patterns: dict) -> np.ndarray:
         purchases = plan.purchases(_horizon_axis(plan.ends), patterns)
-        return margin * np.tensordot(weights, purchases, axes=1) * plan.spend(patterns)
+        return margin * _weighted_sum(weights, purchases) * plan.spend(patterns)
 
     return _finish(
         value,
@@ -293,7 +293,7 @@ def residual_lifetime_value(
     purchases, spend, arrays = _evaluators(purchase_model, spend_model, params_p, params_s, data)
 
     def value(patterns: dict) -> np.ndarray:
-        dert = np.tensordot(weights, purchases(_horizon_axis(nodes / delta), patterns), axes=1)
+        dert = _weighted_sum(weights, purchases(_horizon_axis(nodes / delta), patterns))
         return margin * dert * spend(patterns)
 
     return _finish(
@@ -312,6 +312,11 @@ def residual_lifetime_value(
 def _horizon_axis(horizons: np.ndarray) -> np.ndarray:
     """Horizons on a leading axis before (chain, draw, customer), for one purchases call."""
     return np.asarray(horizons, dtype=float).reshape(-1, 1, 1, 1)
+
+
+def _weighted_sum(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``sum_k weights[k] values[k]``, without BLAS (whose idle threads spin on a busy machine)."""
+    return np.einsum("k,k...->...", weights, values)
 
 
 def _finish(value, arrays, data, params_p, params_s, interval, return_draws, name, n_horizons):
