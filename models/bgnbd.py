@@ -58,12 +58,15 @@ def loglik(params: Mapping, data: Mapping, ops: Ops = NUMPY):
 
 
 def _log_odds_dead(params: Mapping, x, t_x, T):
-    """``ln[a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x)]`` (N021), for x > 0."""
+    """``ln[a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x)]`` (N021), for x > 0.
+
+    ``ln((alpha + T) / (alpha + t_x)) = log1p((T - t_x) / (alpha + t_x))``: exact as ``t_x``
+    nears ``T``, where a difference of logarithms cancels (and one vectorised log1p is faster
+    than two logs).
+    """
     r, alpha, a, b = (params[name] for name in PARAMS)
     return (
-        np.log(a)
-        - np.log(b + np.maximum(x, 1) - 1)
-        + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+        np.log(a) - np.log(b + np.maximum(x, 1) - 1) + (r + x) * np.log1p((T - t_x) / (alpha + t_x))
     )
 
 

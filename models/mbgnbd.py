@@ -69,9 +69,12 @@ def loglik(params: Mapping, data: Mapping, ops: Ops = NUMPY):
 
 
 def _log_odds_dead(params: Mapping, x, t_x, T):
-    """``ln[a / (b + x) ((alpha + T) / (alpha + t_x))^(r + x)]``: odds of inactive vs alive."""
+    """``ln[a / (b + x) ((alpha + T) / (alpha + t_x))^(r + x)]``: odds of inactive vs alive.
+
+    The power's logarithm is ``log1p((T - t_x) / (alpha + t_x))``, as in :mod:`models.bgnbd`.
+    """
     r, alpha, a, b = (params[name] for name in PARAMS)
-    return np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+    return np.log(a) - np.log(b + x) + (r + x) * np.log1p((T - t_x) / (alpha + t_x))
 
 
 def p_alive(params: Mapping, x, t_x, T):
