@@ -57,9 +57,12 @@ def expected_new(r, alpha, a, b, t):
     Elements are evaluated in C order of the broadcast shape: put the axis along which only
     ``t`` or ``alpha`` varies last, and the first evaluation shares one series per run.
     """
-    arrays = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (r, alpha, a, b, t)))
-    shape = arrays[0].shape
-    r, alpha, a, b, t = (np.ascontiguousarray(v).reshape(-1) for v in arrays)
+    arrays = [np.asarray(v, dtype=float) for v in (r, alpha, a, b, t)]
+    shape = np.broadcast_shapes(*(v.shape for v in arrays))
+    # Read-only broadcast views, copied to contiguous memory where they repeat values.
+    r, alpha, a, b, t = (
+        np.ascontiguousarray(np.broadcast_to(v, shape)).reshape(-1) for v in arrays
+    )
     w = t / alpha
     with np.errstate(all="ignore"):  # untrusted elements are recomputed below
         log_u = -np.log1p(w)  # ln(1 - z)
@@ -145,21 +148,32 @@ def _expected_new_large_w(r, w, a, b):
         :data:`_MIN_BRACKET_SHARE` of its largest term (no cancellation); elsewhere the
         caller integrates instead.
     """
-    c, s = a + b - 1, r - a + 1
-    log_u = -np.log1p(w)
-    u = np.exp(log_u)
+    if r.size == 0:
+        return np.zeros(0), np.zeros(0, dtype=bool)
+    # The Gamma-function factors depend on (r, a, b) only: once per run of equal values.
+    starts = np.flatnonzero(np.r_[True, (r[1:] != r[:-1]) | (a[1:] != a[:-1]) | (b[1:] != b[:-1])])
+    lengths = np.diff(np.r_[starts, r.size])
     gammaln, sign = special.gammaln, special.gammasgn
     with np.errstate(all="ignore"):  # untrusted elements may overflow; they are discarded
-        log_g1 = gammaln(c) + gammaln(s) - gammaln(r) - gammaln(b) + (a - 1) * log_u
-        log_g2 = gammaln(c) + gammaln(-s) - gammaln(c - r) - gammaln(a - 1) + r * log_u
+        r0, a0, b0 = r[starts], a[starts], b[starts]
+        c0, s0 = a0 + b0 - 1, r0 - a0 + 1
+        log_g1 = gammaln(c0) + gammaln(s0) - gammaln(r0) - gammaln(b0)
+        log_g2 = gammaln(c0) + gammaln(-s0) - gammaln(c0 - r0) - gammaln(a0 - 1)
+        sign_1 = sign(c0) * sign(s0)
+        sign_2 = sign(c0) * sign(-s0) * sign(c0 - r0) * sign(a0 - 1)
+        log_g1, log_g2, sign_1, sign_2 = (
+            np.repeat(v, lengths) for v in (log_g1, log_g2, sign_1, sign_2)
+        )
+        c, s = a + b - 1, r - a + 1
+        log_u = -np.log1p(w)
+        u = np.exp(log_u)
+        log_g1 += (a - 1) * log_u
+        log_g2 += r * log_u
         first, first_max, first_done = _hypergeometric.series(c - r, a - 1, a - r, u)
         second, second_max, second_done = _hypergeometric.series(r, b, 1 + s, u)
-        terms = (
-            sign(c) * sign(s) * np.exp(log_g1) * first,
-            sign(c) * sign(-s) * sign(c - r) * sign(a - 1) * np.exp(log_g2) * second,
-        )
-        largest = np.maximum(np.exp(log_g1) * first_max, np.exp(log_g2) * second_max)
-        bracket = 1 - terms[0] - terms[1]
+        g1, g2 = np.exp(log_g1), np.exp(log_g2)
+        largest = np.maximum(g1 * first_max, g2 * second_max)
+        bracket = 1 - sign_1 * g1 * first - sign_2 * g2 * second
         value = c / (a - 1) * bracket
         trusted = first_done & second_done & (np.abs(s - np.round(s)) >= _MIN_POLE_DISTANCE)
         trusted &= np.abs(bracket) >= _MIN_BRACKET_SHARE * np.maximum(largest, 1.0)

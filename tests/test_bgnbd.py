@@ -731,3 +731,12 @@ def test_prediction_functions_broadcast_over_draw_dimensions(rng):
         for i, j in itertools.product(range(2), range(3)):
             one = {n: v[i, j] for n, v in draws.items()}  # shape (1,): one draw
             np.testing.assert_allclose(together[i, j], function(one), rtol=1e-12, err_msg=name)
+
+
+def test_one_customer_alone_gets_the_value_it_gets_among_all(fitted, cdnow_summary):
+    # Scalar-sized inputs take the same compiled path (as read-only views, without warnings).
+    every = fitted.expected_purchases(39.0, cdnow_summary)
+    for row in (0, 1, 17):
+        alone = fitted.expected_purchases(39.0, cdnow_summary.iloc[[row]])
+        assert alone.index[0] == every.index[row]
+        np.testing.assert_allclose(alone.iloc[0], every.iloc[row], rtol=1e-13)
