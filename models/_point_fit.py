@@ -14,13 +14,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from models import _mle
+from models import _allocator, _mle
 
 
 def fit_mle(model, patterns: Mapping, counts: np.ndarray) -> None:
     """Maximise ``model``'s likelihood over ``patterns`` weighted by ``counts``; store the fit."""
     from models import _autodiff
 
+    _allocator.settle()  # the evaluations' temporaries are not page-faulted in every time
     initial = model._starting_point(patterns, counts)
     rng = np.random.default_rng(model.random_seed) if model.n_starts > 1 else None
     start = [initial[name] for name in model.PARAMS]
