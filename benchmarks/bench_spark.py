@@ -7,8 +7,9 @@ timing every stage on the same data:
 - ``aggregate``: transactions -> calibration summary + holdout (``calibration_holdout``;
   lifetimes: read Parquet with pandas + ``calibration_and_holdout_data``);
 - ``compress``: summary -> unique (x, t_x, T) patterns with counts (Spark: a group-by in Spark,
-  only patterns collected; lifetimes has no such step);
-- ``fit``: BG/NBD maximum likelihood (on patterns; lifetimes on every customer);
+  only patterns collected, remembered by the summary; lifetimes has no such step);
+- ``fit``: BG/NBD maximum likelihood (on patterns; Spark: ``fit`` on the Spark summary, as a
+  user calls it, reading the remembered patterns; lifetimes on every customer);
 - ``score``: expected purchases over the holdout for every customer (Spark: mapInPandas,
   written to Parquet so nothing is collected).
 
@@ -162,11 +163,15 @@ def _spark_pipeline(session, path: str, horizon: float, scratch: str) -> dict:
     )
     cal = split.calibration
     bg = models.BetaGeo()
-    patterns = _timed(
-        stages, "compress", lambda: _spark.collect_patterns(cal, ("frequency", "recency", "T"))
+    # The group-by alone (the summary remembers its patterns; not copied: only read here),
+    # then the fit a user calls, on the Spark summary, which reads the remembered patterns.
+    _timed(
+        stages,
+        "compress",
+        lambda: _spark.collect_patterns(cal, ("frequency", "recency", "T"), copy=False),
     )
-    _timed(stages, "fit", lambda: bg.fit(patterns, weights="clv_n_customers"))
-    stages["patterns"] = len(patterns)
+    _timed(stages, "fit", lambda: bg.fit(cal))
+    stages["patterns"] = bg.n_patterns_
     _timed(
         stages,
         "score",

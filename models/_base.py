@@ -138,9 +138,19 @@ class BaseModel:
         arrays, w = self._select_fit_rows(arrays, w)
         patterns, counts = compress_patterns(arrays, w)
         del arrays, w  # the fit holds the patterns only
+        return self._fit_patterns(patterns, counts, data.attrs.get("time_unit"), method, **kwargs)
+
+    def _fit_patterns(
+        self, patterns: Mapping, counts: np.ndarray, time_unit, method: str = "mle", **kwargs
+    ):
+        """The body of :meth:`fit` after compression: fit unique, validated ``patterns``.
+
+        ``counts`` are the customers of each pattern (from :meth:`_select_fit_rows`); the
+        Spark path calls this directly when its group-by already made the rows unique.
+        """
         self.n_customers_ = float(counts.sum())
         self.n_patterns_ = int(counts.size)
-        self.time_unit_ = data.attrs.get("time_unit")
+        self.time_unit_ = time_unit
         self.method_ = method
         if method == "mle":
             if kwargs:

@@ -361,6 +361,71 @@ def test_a_summary_is_grouped_into_patterns_once(spark_split, monkeypatch):
 
 
 @pytest.mark.spark
+def test_fit_skips_the_second_compression_and_equals_the_compressing_fit(spark_split, monkeypatch):
+    # Spark's group-by already made CDNOW's (x, t_x, T) rows unique, so the fit uses them as
+    # they are; fitting the same patterns through the pandas path (which compresses them
+    # again) gives the same numbers, and the fit leaves the remembered patterns as collected.
+    from models._spark import _scoring
+
+    cal = spark_split.calibration
+    columns = ("frequency", "recency", "T")
+    before = _spark.collect_patterns(cal, columns)
+    expected = models.BetaGeo().fit(before, weights="clv_n_customers")
+
+    def no_compression(*args):
+        raise AssertionError("compressed again")
+
+    monkeypatch.setattr(_scoring, "compress_patterns", no_compression)
+    fitted = models.BetaGeo().fit(cal)
+    np.testing.assert_allclose(fitted.params, expected.params, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(fitted.log_likelihood_, expected.log_likelihood_, rtol=1e-12)
+    assert (fitted.n_patterns_, fitted.n_customers_) == (expected.n_patterns_, 2357)
+    assert fitted.time_unit_ == expected.time_unit_ == "W"
+    fitted.p_alive(cal).count()  # the prediction checks read them too
+    pd.testing.assert_frame_equal(_spark.collect_patterns(cal, columns), before)
+    shared = _spark.collect_patterns(cal, columns, copy=False)
+    assert shared is _spark.collect_patterns(cal, columns, copy=False)
+    assert _spark.collect_patterns(cal, columns) is not shared
+
+
+@pytest.mark.spark
+def test_a_weights_column_makes_the_fit_compress_again(spark, duck_split):
+    # Rows unique in (frequency, recency, T, n) may repeat (frequency, recency, T): the fit
+    # compresses them, and equals the pandas fit of the same weighted rows.
+    cal = duck_split.calibration[["frequency", "recency", "T"]].copy()
+    cal["n"] = np.where(np.arange(len(cal)) % 3 == 0, 2, 1)
+    expected = models.BetaGeo().fit(cal, weights="n")
+    fitted = models.BetaGeo().fit(_to_spark(spark, cal.reset_index()), weights="n")
+    np.testing.assert_allclose(fitted.params, expected.params, rtol=1e-8, atol=0)
+    assert fitted.n_patterns_ == expected.n_patterns_
+    assert fitted.n_customers_ == expected.n_customers_ == cal["n"].sum()
+
+
+def test_rows_count_as_unique_only_when_every_grouped_column_reaches_the_fit():
+    from models._spark._scoring import _unique_by_grouping
+
+    patterns = pd.DataFrame(
+        {"frequency": [0, 1, 1], "recency": [0.0, 2.0, 3.0], "T": [4.0, 3.0, 3.0]}
+    )
+    columns = ("frequency", "recency", "T")
+    arrays = {
+        k: patterns[c].to_numpy(dtype=float)
+        for k, c in zip(("x", "t_x", "T"), columns, strict=True)
+    }
+    assert _unique_by_grouping(arrays, patterns, columns)
+    clipped = {**arrays, "t_x": np.minimum(arrays["t_x"], 2.5)}  # recency clipped to T
+    assert not _unique_by_grouping(clipped, patterns, columns)
+    weighted = patterns.assign(n=[1, 2, 3])  # a grouped column the fit does not see
+    assert not _unique_by_grouping(arrays, weighted, (*columns, "n"))
+    kept = {k: v[1:] for k, v in arrays.items()}  # rows left out (Gamma-Gamma)
+    assert not _unique_by_grouping(kept, patterns, columns)
+    huge = patterns.assign(frequency=np.array([0, 2**53 + 1, 2**53], dtype=np.int64))
+    assert not _unique_by_grouping(  # int64 -> float64 could merge them
+        {**arrays, "x": huge["frequency"].to_numpy(dtype=float)}, huge, columns
+    )
+
+
+@pytest.mark.spark
 def test_gamma_gamma_fit_on_a_spark_summary_equals_the_pandas_fit(spark_split, duck_split):
     expected = models.GammaGamma().fit(duck_split.calibration)
     fitted = _spark.fit(models.GammaGamma(), spark_split.calibration)

@@ -104,7 +104,7 @@ def model_columns(model) -> tuple[str, ...]:
     return ("frequency", "recency", "T")
 
 
-def collect_patterns(data, columns: Sequence[str]) -> pd.DataFrame:
+def collect_patterns(data, columns: Sequence[str], *, copy: bool = True) -> pd.DataFrame:
     """Unique rows of ``columns`` with customer counts and first (smallest) id, from Spark.
 
     The group-by runs in Spark; only the unique patterns reach the driver (through Arrow).
@@ -112,41 +112,64 @@ def collect_patterns(data, columns: Sequence[str]) -> pd.DataFrame:
     which the pandas path meets patterns in an id-sorted summary), with the count in
     ``clv_n_customers`` and the summary's attrs. Summaries made by this library remember
     their patterns (:func:`summary_frame`); other frames are grouped on every call.
-    """
-    from pyspark.sql import functions as F
 
+    The caller owns the result (a deep copy of remembered patterns, whatever pandas'
+    copy-on-write), unless ``copy=False``: then remembered patterns come as they are, and
+    the caller must only read them (the fit and the prediction checks do, so the driver
+    holds one copy of the patterns, not two).
+    """
     v.require_columns(data, columns)
-    id_name = customer_id_column(data)
     keys = tuple(dict.fromkeys(columns))
     known = getattr(data, "_clv_patterns", None)
-    if known is not None and keys in known:
-        return known[keys].copy()  # a deep copy: the caller may edit it (whatever pandas' CoW)
+    if known is None:
+        return _group_patterns(data, keys)
+    if keys not in known:
+        known[keys] = _group_patterns(data, keys)
+    return known[keys].copy() if copy else known[keys]
+
+
+def _group_patterns(data, keys: tuple[str, ...]) -> pd.DataFrame:
+    """Group in Spark, collect through Arrow, sort by first id: one copy of the patterns kept.
+
+    The sort runs in Arrow and the pandas frame is a zero-copy view of the sorted table
+    (``split_blocks``), so the driver peaks at two copies (collected and sorted) for an
+    instant and keeps one; ``DataFrame.set_index`` would add another.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyspark.sql import functions as F
+
+    id_name = customer_id_column(data)
     grouped = data.groupBy(*[F.col(_quote(c)) for c in keys]).agg(
         F.count(F.lit(1)).alias(_COUNT), F.min(F.col(_quote(id_name))).alias(_FIRST)
     )
-    frame = grouped.toArrow().to_pandas()
-    frame = frame.sort_values(_FIRST, kind="stable").set_index(_FIRST)
-    frame.index.name = id_name
+    table = grouped.toArrow()
+    table = table.take(pc.sort_indices(table[_FIRST]))  # first ids are unique
+    pa.default_memory_pool().release_unused()  # the sort's temporaries, back to the system
+    index = pd.Index(table[_FIRST].to_pandas(), name=id_name)
+    frame = table.drop_columns([_FIRST]).to_pandas(split_blocks=True)
+    frame.index = index
     frame.attrs.update(summary_attrs(data))
-    if known is not None:
-        known[keys] = frame
-        return frame.copy()
     return frame
 
 
-def check_patterns(patterns: pd.DataFrame, counts: np.ndarray, check: Callable) -> None:
+def check_patterns(patterns: pd.DataFrame, counts: np.ndarray | None, check: Callable):
     """Run the pandas check ``check(frame)`` on patterns and restate errors per customer.
 
-    Rules are row-wise, so the patterns pass exactly when every customer does. When one is
-    broken, the error names how many *customers* break it, and the first of them (smallest
-    id), with the same wording as the pandas path.
+    Rules are row-wise, so the patterns pass exactly when every customer does; the result
+    of ``check`` is then returned. When one is broken, the error names how many *customers*
+    break it, and the first of them (smallest id), with the same wording as the pandas path.
+    ``counts`` are the customers of each pattern (``None``: the ``clv_n_customers`` column,
+    read only on that error path).
     """
     try:
-        check(patterns)
+        return check(patterns)
     except v.ValidationError as error:
         message = str(error)
         if "rows break this" not in message:
             raise
+        if counts is None:
+            counts = patterns[_COUNT].to_numpy(dtype=float)
         prefix = message.split("; ", 1)[0]
         bad = np.zeros(len(patterns), dtype=bool)
         first = None

@@ -8,9 +8,11 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from models import _validation as v
+from models._patterns import compress_patterns
 from models._spark._engine import _quote
 from models._spark._frames import (
     _COUNT,
@@ -21,24 +23,67 @@ from models._spark._frames import (
     summary_attrs,
 )
 
-_WEIGHT = "clv_weight"
 _PANDAS3_WARNING = "PySpark does not yet fully support pandas"
 
 
 def fit(model, data, method: str = "mle", *, weights: str | None = None, **kwargs):
-    """Fit ``model`` to a Spark summary: compress in Spark, fit the patterns on the driver."""
+    """Fit ``model`` to a Spark summary: compress in Spark, fit the patterns on the driver.
+
+    The same checks and fit as ``model.fit(patterns, weights=...)`` on the collected
+    patterns, without its copies: the patterns are read where they are remembered, checked
+    once, and not compressed again when the group-by already made the model's rows unique
+    (:func:`_unique_by_grouping`).
+    """
     columns = model_columns(model) + ((weights,) if weights else ())
-    patterns = collect_patterns(data, columns)
-    counts = patterns.pop(_COUNT).to_numpy(dtype=float)
+    patterns = collect_patterns(data, columns, copy=False)  # read only: never modified here
+    counts = patterns[_COUNT].to_numpy(dtype=float)
 
     def check(frame):
-        model._fit_arrays(frame)
-        v.validate_positive_integer_weights(frame, weights)
+        arrays = model._fit_arrays(frame)
+        return arrays, (v.validate_positive_integer_weights(frame, weights) if weights else 1.0)
 
-    check_patterns(patterns, counts, check)
-    extra = patterns[weights].to_numpy(dtype=float) if weights else 1.0
-    patterns[_WEIGHT] = counts * extra
-    return model.fit(patterns, method, weights=_WEIGHT, **kwargs)
+    arrays, extra = check_patterns(patterns, counts, check)
+    arrays, counts = model._select_fit_rows(arrays, counts * extra if weights else counts)
+    if _unique_by_grouping(arrays, patterns, columns):
+        arrays = {name: _read_only(values) for name, values in arrays.items()}
+    else:
+        arrays, counts = compress_patterns(arrays, counts)
+    time_unit = patterns.attrs.get("time_unit")
+    del patterns
+    return model._fit_patterns(arrays, counts, time_unit, method, **kwargs)
+
+
+def _unique_by_grouping(arrays, patterns: pd.DataFrame, columns: Sequence[str]) -> bool:
+    """Whether the fit's rows are the group-by's rows, hence unique: nothing to compress.
+
+    True when every grouped column reaches the fit unchanged, as one of its float64 arrays,
+    value for value (so two rows equal in the arrays are equal in every grouped column).
+    Otherwise (a weights column, recency clipped to ``T``, rows left out by the model, a
+    conversion that could merge values) :func:`models._patterns.compress_patterns` decides.
+    """
+    if any(
+        not isinstance(a, np.ndarray) or a.dtype != np.float64 or a.shape != (len(patterns),)
+        for a in arrays.values()
+    ):
+        return False
+    for column in dict.fromkeys(columns):
+        values = patterns[column].to_numpy()
+        if values.dtype.kind in "iu" and values.size:  # float64 holds them one to one
+            exact = -(2**53) <= values.min() and values.max() <= 2**53
+        else:
+            exact = values.dtype.kind in "fiu"
+        if not exact:
+            return False
+        if not any(np.array_equal(a, values) for a in arrays.values()):
+            return False
+    return True
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    """A read-only view (the arrays may share the remembered patterns' memory)."""
+    view = values.view()
+    view.flags.writeable = False
+    return view
 
 
 # --- predictions -------------------------------------------------------------------------------
@@ -60,16 +105,16 @@ def score(data, columns: Sequence[str], fitted: Sequence, call: Callable, name: 
     from pyspark.sql import types as T
 
     id_name = customer_id_column(data)
-    patterns = collect_patterns(data, columns)
-    counts = patterns.pop(_COUNT).to_numpy(dtype=float)
+    patterns = collect_patterns(data, columns, copy=False)  # read only: never modified here
 
     def check(frame):
         for model in fitted:
             model._prediction_arrays(frame)
 
-    check_patterns(patterns, counts, check)
+    check_patterns(patterns, None, check)
     copies = tuple(_light_copy(model) for model in fitted)
-    trial = call(*copies, patterns.iloc[:1])
+    trial = call(*copies, patterns.iloc[:1].drop(columns=_COUNT))  # a copy, as the workers get
+    del patterns
     names = [name] if isinstance(trial, pd.Series) else [str(c) for c in trial.columns]
     schema = T.StructType(
         [data.schema[id_name]] + [T.StructField(n, T.DoubleType(), True) for n in names]
