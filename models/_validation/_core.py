@@ -107,8 +107,17 @@ def require_columns(data: pd.DataFrame, columns: Iterable[str], what: str = "dat
 
 
 def numeric_column(data: pd.DataFrame, column: str) -> np.ndarray:
-    """Return ``data[column]`` as finite float64 values, or raise naming the first bad row."""
-    values = pd.to_numeric(data[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    """Return ``data[column]`` as finite float64 values, or raise naming the first bad row.
+
+    A float64 column comes back as a read-only view (no copy of a large summary; nothing can
+    write through it into the caller's frame); other columns are converted.
+    """
+    series = data[column]
+    if series.dtype == np.float64:
+        values = series.to_numpy().view()
+        values.flags.writeable = False
+    else:
+        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     bad = ~np.isfinite(values)
     if bad.any():
         raise rule_error(
