@@ -29,7 +29,6 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from models._bgnbd_mean import expected_new
 from models._ops import NUMPY, Ops
 from models._purchase import ContinuousPurchaseModel
 
@@ -76,6 +75,17 @@ def p_alive(params: Mapping, x, t_x, T):
     Equal to 1 when ``x = 0`` (a customer can only drop out after a repeat purchase).
     """
     return np.where(x > 0, special.expit(-_log_odds_dead(params, x, t_x, T)), 1.0)
+
+
+def expected_new(r, alpha, a, b, t):
+    """E[X(t)] for a new customer, FHL05 eq. 7: see :func:`models._bgnbd_mean.expected_new`.
+
+    Imported on first use: its compiled kernels need numba, which ``import models`` (and a
+    Spark driver that only fits) does not load.
+    """
+    from models import _bgnbd_mean
+
+    return _bgnbd_mean.expected_new(r, alpha, a, b, t)
 
 
 def pmf_new(r, alpha, a, b, n, t):
