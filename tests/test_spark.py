@@ -148,6 +148,16 @@ def spark_split(spark, cdnow_sample):
     )
 
 
+@pytest.mark.spark
+def test_the_local_session_jvm_runs_the_parallel_collector(spark):
+    # local_session starts the JVM with -XX:+UseParallelGC (throughput collector): its two
+    # collectors are "PS Scavenge" and "PS MarkSweep"; the default G1 names start with "G1".
+    management = spark.sparkContext._jvm.java.lang.management.ManagementFactory
+    beans = management.getGarbageCollectorMXBeans()
+    names = {beans.get(i).getName() for i in range(beans.size())}
+    assert names == {"PS Scavenge", "PS MarkSweep"}
+
+
 @pytest.fixture(scope="module")
 def duck_split(cdnow_sample):
     return calibration_holdout(cdnow_sample, calibration_end=CAL_END, holdout_end=HOLD_END)

@@ -82,7 +82,11 @@ def local_session(
 
     Workers run the current interpreter (``PYSPARK_PYTHON``, unless already set), the web UI
     and console progress bars are off, shuffles use ``shuffle_partitions`` partitions
-    (default ``2 x cores``), the session time zone is UTC and Arrow transfers are on.
+    (default ``2 x cores``), the session time zone is UTC and Arrow transfers are on. A JVM
+    started here uses the throughput (parallel) garbage collector: in local mode the driver
+    JVM runs the executors, and on two cores the default collector's concurrent threads take
+    time from the tasks (1M-customer pipeline, steady state: 8.7 -> 7.9 s). ``config`` entries
+    override every setting, ``spark.driver.extraJavaOptions`` included.
     """
     require_pyspark()
     require_java()
@@ -95,6 +99,7 @@ def local_session(
         "spark.sql.shuffle.partitions": str(shuffle_partitions or 2 * cores),
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.driver.extraJavaOptions": "-XX:+UseParallelGC",
         **({"spark.driver.memory": driver_memory} if driver_memory else {}),
         **dict(config or {}),
     }
