@@ -104,6 +104,38 @@ def test_strptime_formats_translate_to_spark_patterns():
         _spark.java_pattern("%Y %Z")
 
 
+def test_a_broken_rule_on_patterns_is_recounted_per_customer_in_two_checks():
+    # Patterns as collect_patterns gives them: unique (frequency, recency, T), indexed by
+    # their first (smallest) customer id, sorted by it, with customer counts.
+    rng = np.random.default_rng(20261124)
+    n = 50_000
+    T = rng.integers(1, 40, n).astype(float)
+    recency = np.floor(rng.uniform(0, 1, n) * T)
+    frequency = np.where(recency > 0, rng.integers(1, 5, n), 0).astype(float)
+    recency[rng.uniform(size=n) < 0.05] += 100.0  # breaks recency <= T
+    customers = pd.DataFrame(
+        {"frequency": frequency, "recency": recency, "T": T},
+        index=pd.Index(rng.permutation(n) + 1000, name="customer_id"),
+    ).sort_index()  # the pandas path names the first offending row; in id order, the smallest id
+    grouped = customers.reset_index().groupby(["frequency", "recency", "T"], as_index=False)
+    patterns = grouped.agg(first=("customer_id", "min"), clv_n_customers=("customer_id", "size"))
+    patterns = patterns.set_index("first").sort_index().rename_axis("customer_id")
+    assert len(patterns) > 2_000
+    calls = []
+
+    def check(frame):
+        calls.append(len(frame))
+        return models.BetaGeo()._fit_arrays(frame)
+
+    with pytest.raises(ValidationError) as on_customers:
+        models.BetaGeo().fit(customers)
+    with pytest.raises(ValidationError) as on_patterns:
+        _spark.check_patterns(patterns, None, check)
+    assert str(on_patterns.value) == str(on_customers.value)
+    assert f"of {n} rows break this" in str(on_patterns.value)
+    assert calls == [len(patterns), 1]
+
+
 def _to_spark(spark, frame: pd.DataFrame):
     """Send a pandas frame to Spark through Arrow; text columns stay text (NaN is null)."""
     arrays = {}

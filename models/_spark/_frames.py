@@ -158,28 +158,23 @@ def check_patterns(patterns: pd.DataFrame, counts: np.ndarray | None, check: Cal
 
     Rules are row-wise, so the patterns pass exactly when every customer does; the result
     of ``check`` is then returned. When one is broken, the error names how many *customers*
-    break it, and the first of them (smallest id), with the same wording as the pandas path.
-    ``counts`` are the customers of each pattern (``None``: the ``clv_n_customers`` column,
-    read only on that error path).
+    break it, and the first of them (smallest id), with the same wording as the pandas path:
+    the rule's row mask comes with the error (``rows``), and the first offending pattern
+    (patterns are sorted by first id) is checked alone for the message, so a broken rule
+    costs two checks whatever the number of patterns. ``counts`` are the customers of each
+    pattern (``None``: the ``clv_n_customers`` column, read only on that error path).
     """
     try:
         return check(patterns)
     except v.ValidationError as error:
-        message = str(error)
-        if "rows break this" not in message:
+        bad = getattr(error, "rows", None)
+        if bad is None or len(bad) != len(patterns):
             raise
         if counts is None:
             counts = patterns[_COUNT].to_numpy(dtype=float)
-        prefix = message.split("; ", 1)[0]
-        bad = np.zeros(len(patterns), dtype=bool)
-        first = None
-        for i in range(len(patterns)):
-            try:
-                check(patterns.iloc[[i]])
-            except v.ValidationError as single:
-                if str(single).split("; ", 1)[0] == prefix:
-                    bad[i] = True
-                    first = single if first is None else first
-        if first is None:  # pragma: no cover - a rule that is not row-wise
-            raise
-        raise v.recount_rows(first, int(counts[bad].sum()), int(counts.sum())) from None
+        try:
+            check(patterns.iloc[[int(np.flatnonzero(bad)[0])]])
+        except v.ValidationError as single:
+            # The first offender of the first broken rule breaks no earlier rule.
+            raise v.recount_rows(single, int(counts[bad].sum()), int(counts.sum())) from None
+        raise  # pragma: no cover - a rule that is not row-wise

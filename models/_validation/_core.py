@@ -66,6 +66,12 @@ def rule_error(
         What to try next.
     id_name : str
         Name of the id in the message.
+
+    Returns
+    -------
+    ValidationError
+        With the mask ``bad`` as its ``rows`` attribute, for callers that restate the error
+        (e.g. for rows that stand for several customers, :func:`models._spark.check_patterns`).
     """
     bad = np.asarray(bad, dtype=bool)
     positions = np.flatnonzero(bad)
@@ -81,7 +87,9 @@ def rule_error(
     )
     if hint:
         message += f" {hint}"
-    return ValidationError(message)
+    error = ValidationError(message)
+    error.rows = bad
+    return error
 
 
 def require_dataframe(data, what: str = "data") -> pd.DataFrame:
