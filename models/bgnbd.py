@@ -128,7 +128,7 @@ def expected_purchases(params: Mapping, t, x, t_x, T):
     grid = t.ndim == alive.ndim + 1 and t.size == t.shape[0]
     x, T = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(T, dtype=float))
     per_draw = all(np.ndim(v) == 0 or np.shape(v)[-1] == 1 for v in (r, alpha, a, b))
-    if x.ndim != 1 or not per_draw:
+    if x.ndim != 1 or not per_draw or not (grid or _broadcasts_to(t.shape, x.shape)):
         return alive * expected_new(r + x, alpha + T, a, b + x, t)
     # The new-customer term does not depend on t_x: evaluate it once per distinct (x, T)
     # (1M daily customers: 177,685 patterns but 6,790 (x, T) pairs), with the horizons on the
@@ -145,6 +145,14 @@ def expected_purchases(params: Mapping, t, x, t_x, T):
         return alive * np.moveaxis(new, -1, 0)[..., inverse]
     xk, Tk, tk = keys
     return alive * expected_new(r + xk, alpha + Tk, a, b + xk, tk)[..., inverse]
+
+
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    """Whether an array of ``shape`` broadcasts to ``target`` without growing it."""
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
 
 
 def probability_of_purchases(params: Mapping, n, t):

@@ -604,6 +604,30 @@ def test_property_expected_purchases_nonnegative_zero_at_zero_nondecreasing(valu
         assert np.all(np.diff(values_t) >= -1e-9 * np.abs(values_t[1:])), values_t
 
 
+def test_expected_purchases_takes_any_t_that_broadcasts_against_the_customers():
+    # Horizons x customers (not a horizon grid) and a per-draw t: the general path, equal
+    # to one call per horizon or per draw.
+    rng = np.random.default_rng(20261124)
+    x = rng.integers(0, 8, 50).astype(float)
+    T = rng.uniform(10.0, 40.0, 50)
+    t_x = np.where(x > 0, rng.uniform(0.0, 1.0, 50) * T, 0.0)
+    params = as_params((0.243, 4.414, 0.793, 2.426), (1, 1))
+    horizons = rng.uniform(1.0, 52.0, (3, 50))
+    got = bgnbd.expected_purchases(params, horizons, x, t_x, T)
+    for row, t in enumerate(horizons):
+        np.testing.assert_allclose(
+            got[row], bgnbd.expected_purchases(params, t, x, t_x, T)[0], rtol=1e-13
+        )
+    draws = as_params((0.243, 4.414, 0.793, 2.426), (4, 1))
+    draws["r"] = draws["r"] * np.linspace(0.8, 1.2, 4)[:, None]
+    per_draw_t = np.array([13.0, 26.0, 39.0, 52.0])[:, None]
+    got = bgnbd.expected_purchases(draws, per_draw_t, x, t_x, T)
+    for d in range(4):
+        one = {name: values[d : d + 1] for name, values in draws.items()}
+        expected = bgnbd.expected_purchases(one, per_draw_t[d, 0], x, t_x, T)[0]
+        np.testing.assert_allclose(got[d], expected, rtol=1e-13)
+
+
 def _terms_needed(values, t) -> int:
     """n such that P(X(t) >= n) <= P(NB(r, alpha/(alpha+t)) >= n) < 1e-12 (X <= the NB count)."""
     r, alpha = values[0], values[1]
