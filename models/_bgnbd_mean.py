@@ -57,12 +57,7 @@ def expected_new(r, alpha, a, b, t):
     Elements are evaluated in C order of the broadcast shape: put the axis along which only
     ``t`` or ``alpha`` varies last, and the first evaluation shares one series per run.
     """
-    arrays = [np.asarray(v, dtype=float) for v in (r, alpha, a, b, t)]
-    shape = np.broadcast_shapes(*(v.shape for v in arrays))
-    # Read-only broadcast views, copied to contiguous memory where they repeat values.
-    r, alpha, a, b, t = (
-        np.ascontiguousarray(np.broadcast_to(v, shape)).reshape(-1) for v in arrays
-    )
+    shape, (r, alpha, a, b, t) = _hypergeometric.flat_broadcast(r, alpha, a, b, t)
     w = t / alpha
     with np.errstate(all="ignore"):  # untrusted elements are recomputed below
         log_u = -np.log1p(w)  # ln(1 - z)

@@ -1,6 +1,6 @@
 """Hypergeometric power series, compiled, for many arguments sharing parameters.
 
-``S(a, b; c, d; z) = sum_k (a)_k (b)_k / ((c)_k (d)_k) z^k`` for ``0 <= z < 1``: with
+``S(a, b; c, d; z) = sum_k (a)_k (b)_k / ((c)_k (d)_k) z^k`` for ``|z| < 1``: with
 ``d = 1`` this is Gauss's ``2F1(a, b; c; z)`` (DLMF 15.2.1), otherwise ``3F2(a, b, 1; c, d; z)``
 (DLMF 16.2.1). Predictions evaluate it for every (parameter draw, customer pattern, horizon):
 millions of elements, in long runs that share ``(a, b, c, d)`` and differ only in ``z`` (e.g.
@@ -45,15 +45,15 @@ def run(a, b, c, d, z, total, largest, done, max_terms=MAX_TERMS):  # pragma: no
             big[j] = max(big[j], abs(term[j]))
         if k < turn and ratio != 0:
             for j in range(active):
-                lost[j] |= abs(term[j]) < _UNDERFLOW
+                lost[j] |= term[j] != 0 and abs(term[j]) < _UNDERFLOW
         if k % 8 != 7 or k < turn:
             continue
         # Converged when the tail, bounded by a geometric series of ratio q, is negligible:
         # past the poles the term ratio moves monotonically towards its limit z.
         kept = 0
         for j in range(active):
-            q = max(abs(ratio) * zz[j], zz[j])
-            if q > 0.5 * (1 + zz[j]) or abs(term[j]) * q > _TAIL * (1 - q) * abs(sums[j]):
+            q = max(abs(ratio * zz[j]), abs(zz[j]))
+            if q > 0.5 * (1 + abs(zz[j])) or abs(term[j]) * q > _TAIL * (1 - q) * abs(sums[j]):
                 index[kept], zz[kept], term[kept] = index[j], zz[j], term[j]
                 sums[kept], big[kept], lost[kept] = sums[j], big[j], lost[j]
                 kept += 1
@@ -102,7 +102,7 @@ def runs(a, b, c, d, z, max_terms=MAX_TERMS):  # pragma: no cover - compiled
 
 
 def series(a, b, c, z, d=1.0, max_terms: int = MAX_TERMS):
-    """``sum_k (a)_k (b)_k / ((c)_k (d)_k) z^k`` for ``0 <= z < 1``, elementwise.
+    """``sum_k (a)_k (b)_k / ((c)_k (d)_k) z^k`` for ``|z| < 1``, elementwise.
 
     ``d = 1`` (default) gives ``2F1(a, b; c; z)`` (DLMF 15.2.1). Consecutive elements with
     equal ``(a, b, c, d)`` form a run evaluated together (see the module docstring); put such
@@ -110,14 +110,14 @@ def series(a, b, c, z, d=1.0, max_terms: int = MAX_TERMS):
 
     An element has converged once ``k`` is past ``-c`` and ``-d`` (negative values make terms
     grow back there) and the tail after the last term, bounded by a geometric series whose
-    ratio ``q = max(|ratio| z, z)`` is at most ``(1 + z) / 2``, is below 1e-17 of the sum. A
+    ratio ``q = max(|ratio z|, |z|)`` is at most ``(1 + |z|) / 2``, is below 1e-17 of the sum. A
     term that underflows before that point (its later growth would be lost) marks the element
     as not converged.
 
     Parameters
     ----------
     a, b, c, z, d : array_like
-        Broadcast against each other; ``z`` in ``[0, 1)``.
+        Broadcast against each other; ``|z| < 1``.
     max_terms : int
         Terms summed at most.
 
@@ -137,8 +137,23 @@ def series(a, b, c, z, d=1.0, max_terms: int = MAX_TERMS):
     >>> round(float(total[0]), 12), bool(done[0])
     (1.386294361120, True)
     """
-    arrays = [np.asarray(v, dtype=float) for v in (a, b, c, d, z)]
-    shape = np.broadcast_shapes(*(v.shape for v in arrays))
-    flat = [np.ascontiguousarray(np.broadcast_to(v, shape)).reshape(-1) for v in arrays]
-    total, largest, done = runs(*flat, max_terms)
+    shape, flat = flat_broadcast(a, b, c, d, z)
+    total, largest, done = runs(*flat, int(max_terms))
     return total.reshape(shape), largest.reshape(shape), done.reshape(shape)
+
+
+def flat_broadcast(*values) -> tuple[tuple[int, ...], list[np.ndarray]]:
+    """``values`` broadcast together: their shape, and each as a flat contiguous float array.
+
+    Every array comes back read-only, whether it is a view of the caller's array or a copy
+    (a broadcast repeats values): the compiled functions then see one array type and are
+    compiled (and cached) once, not once per mix of writable and read-only inputs.
+    """
+    arrays = [np.asarray(v, dtype=float) for v in values]
+    shape = np.broadcast_shapes(*(v.shape for v in arrays))
+    flat = []
+    for v in arrays:
+        v = np.ascontiguousarray(np.broadcast_to(v, shape)).reshape(-1).view()
+        v.flags.writeable = False
+        flat.append(v)
+    return shape, flat

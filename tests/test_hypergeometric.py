@@ -68,3 +68,39 @@ def test_terminating_series_is_a_polynomial():
     total, _, done = _hypergeometric.series(-2.0, b, c, z)
     assert done.all()
     np.testing.assert_allclose(total, 1 - 2 * b * z / c + b * (b + 1) * z**2 / (c * (c + 1)))
+
+
+def test_negative_z_converges_to_the_alternating_sum():
+    # The tail bound uses |z|: 2F1(1, 1; 2; z) = -ln(1 - z) / z also for z < 0.
+    z = np.array([-0.9, -0.5, -0.1, -1e-3])
+    total, _, done = _hypergeometric.series(1.0, 1.0, 2.0, z)
+    assert done.all()
+    np.testing.assert_allclose(total, -np.log1p(-z) / z, rtol=1e-14)
+    a, b, c, _ = _random_parameters(2_000, seed=4)
+    z = -np.random.default_rng(5).uniform(0.0, 0.8, a.size)
+    total, largest, done = _hypergeometric.series(a, b, c, z)
+    trusted = done & (largest <= 1e4 * np.abs(total))
+    assert trusted.mean() > 0.99
+    np.testing.assert_allclose(total[trusted], special.hyp2f1(a, b, c, z)[trusted], rtol=1e-11)
+
+
+def test_zero_z_is_exactly_one_even_before_the_poles():
+    # At z = 0 every term after the first is exactly 0: nothing underflowed, nothing is lost.
+    total, largest, done = _hypergeometric.series(1.0, 1.0, np.array([-20.5, 2.0]), [0.0, 0.0])
+    assert done.all()
+    np.testing.assert_array_equal(total, [1.0, 1.0])
+
+
+def test_one_compiled_version_whatever_the_inputs_writability():
+    # Views of read-only arrays and fresh copies reach the kernels as the same array type,
+    # so each kernel is compiled (and cached) once.
+    from models import _bgnbd_mean
+
+    writable = np.linspace(0.5, 2.0, 8)
+    read_only = writable.copy()
+    read_only.flags.writeable = False
+    for values in (writable, read_only, writable[:1], 1.0):
+        _hypergeometric.series(values, 1.0, 3.0, np.full(8, 0.3))
+        _bgnbd_mean.expected_new(values, 4.0, 0.8, 2.4, np.linspace(1.0, 9.0, 8))
+    assert len(_hypergeometric.runs.signatures) == 1
+    assert len(_bgnbd_mean._moderate_w.signatures) == 1
