@@ -104,6 +104,15 @@ def test_strptime_formats_translate_to_spark_patterns():
         _spark.java_pattern("%Y %Z")
 
 
+def test_driver_java_options_keep_the_users_and_never_name_two_collectors():
+    from models._spark._session import driver_java_options
+
+    assert driver_java_options("") == "-XX:+UseParallelGC"
+    assert driver_java_options("-Dlog=x -Xss4m") == "-XX:+UseParallelGC -Dlog=x -Xss4m"
+    assert driver_java_options("-XX:+UseG1GC -Dlog=x") == "-XX:+UseG1GC -Dlog=x"
+    assert driver_java_options("-XX:+UseZGC") == "-XX:+UseZGC"
+
+
 def test_a_broken_rule_on_patterns_is_recounted_per_customer_in_two_checks():
     # Patterns as collect_patterns gives them: unique (frequency, recency, T), indexed by
     # their first (smallest) customer id, sorted by it, with customer counts.

@@ -121,8 +121,9 @@ def collect_patterns(data, columns: Sequence[str], *, copy: bool = True) -> pd.D
     v.require_columns(data, columns)
     keys = tuple(dict.fromkeys(columns))
     known = getattr(data, "_clv_patterns", None)
-    if known is None:
-        return _group_patterns(data, keys)
+    if known is None:  # grouped for this call only; still read-only Arrow memory
+        patterns = _group_patterns(data, keys)
+        return patterns.copy() if copy else patterns
     if keys not in known:
         known[keys] = _group_patterns(data, keys)
     return known[keys].copy() if copy else known[keys]
