@@ -34,6 +34,18 @@ def interval_bounds(interval: float) -> tuple[float, float]:
     return (1 - interval) / 2, (1 + interval) / 2
 
 
+def chunk_slices(n_items: int, values_per_item: int, budget: int | None = None) -> list[slice]:
+    """Consecutive slices covering ``range(n_items)``, each of at most ``budget`` values.
+
+    An item (a customer or a pattern) holds ``values_per_item`` values at once (e.g. one per
+    draw); a slice has at least one item whatever the budget (default
+    :data:`CHUNK_ELEMENTS`, read at each call).
+    """
+    budget = CHUNK_ELEMENTS if budget is None else budget
+    size = max(1, budget // max(values_per_item, 1))
+    return [slice(start, min(start + size, n_items)) for start in range(0, n_items, size)]
+
+
 def summarize(
     compute: Callable[[slice], np.ndarray],
     n_customers: int,
@@ -60,10 +72,9 @@ def summarize(
     name : str
         Name of the Series (or the DataFrame's ``attrs['quantity']``).
     """
-    chunk = max(1, CHUNK_ELEMENTS // max(draws_per_customer, 1))
     columns: dict[str, list[np.ndarray]] = {"mean": [], "sd": [], "lower": [], "upper": []}
-    for start in range(0, n_customers, chunk):
-        values = np.asarray(compute(slice(start, min(start + chunk, n_customers))))
+    for part in chunk_slices(n_customers, draws_per_customer):
+        values = np.asarray(compute(part))
         values = values.reshape(-1, values.shape[-1])
         columns["mean"].append(values.mean(axis=0))
         if interval is not None:

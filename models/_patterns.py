@@ -134,11 +134,9 @@ def summarize_by_pattern(
 
     n_draws = int(np.prod(draw_shape))
     if return_draws:
-        chunk = max(1, _draws.CHUNK_ELEMENTS // (n_draws * values_per_draw))
-        bounds = [(i, min(i + chunk, n_patterns)) for i in range(0, n_patterns, chunk)]
         parts = [
-            np.broadcast_to(on_chunk(slice(start, stop)), (*draw_shape, stop - start))
-            for start, stop in bounds
+            np.broadcast_to(on_chunk(part), (*draw_shape, part.stop - part.start))
+            for part in _draws.chunk_slices(n_patterns, n_draws * values_per_draw)
         ]
         values = np.concatenate(parts, axis=-1) if parts else np.zeros((*draw_shape, 0))
         return _draws.as_data_array(values[..., inverse], index, name)

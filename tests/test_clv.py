@@ -140,6 +140,19 @@ def test_cash_flow_table_adds_up_to_the_customers_values(cdnow):
     assert (table["discounted_value"] <= table["discounted_upper"]).all()
 
 
+def test_chunk_slices_cover_every_item_once_within_the_budget(monkeypatch):
+    from models import _draws
+
+    for n, per_item, budget in [(0, 5, 10), (7, 3, 10), (10, 100, 50), (25, 4, 20)]:
+        parts = _draws.chunk_slices(n, per_item, budget)
+        covered = [i for part in parts for i in range(n)[part]]
+        assert covered == list(range(n))
+        sizes = [part.stop - part.start for part in parts]
+        assert all(size == 1 or size * per_item <= budget for size in sizes)
+    monkeypatch.setattr(_draws, "CHUNK_ELEMENTS", 12)  # the default budget is read per call
+    assert [p.stop for p in _draws.chunk_slices(10, 3)] == [4, 8, 10]
+
+
 def test_value_over_draws_is_the_discounted_sum_of_step_increments(cdnow, monkeypatch):
     """CLV (one purchases call over all step ends, in chunks of customers) equals
     sum_k (E[Y(t_k)] - E[Y(t_(k-1))]) / (1 + d)^k x spend, draw by draw, step by step."""

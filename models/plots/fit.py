@@ -52,10 +52,8 @@ def _grouped_means(model, function: Callable, data: pd.DataFrame, groups: np.nda
     params = _flat_params(model)
     n_draws = _draws.n_draws(params)
     sums = np.zeros((n_draws, n_groups))
-    chunk = max(1, _draws.CHUNK_ELEMENTS // n_draws)
     group_of = patterns.pop("_group").astype(int)
-    for start in range(0, group_of.size, chunk):
-        part = slice(start, start + chunk)
+    for part in _draws.chunk_slices(group_of.size, n_draws):
         values = function(params, **{k: v[part] for k, v in patterns.items()})
         values = np.broadcast_to(values, (n_draws, group_of[part].size))
         for g in np.unique(group_of[part]):

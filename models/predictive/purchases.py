@@ -128,10 +128,9 @@ def _mixture(model, t, data, *, levels, tail_tol, n_max, need=None, keep=False, 
     n_patterns = inverse.max(initial=-1) + 1
     draws = _thinned(model._draws, max_draws)
     params = _draws.with_customer_axis(draws)
-    chunk = max(1, PMF_CHUNK_ELEMENTS // _draws.n_draws(draws))
+    blocks = _draws.chunk_slices(n_patterns, _draws.n_draws(draws), PMF_CHUNK_ELEMENTS)
     parts = []
-    for start in range(0, n_patterns, chunk):
-        block = slice(start, min(start + chunk, n_patterns))
+    for block in blocks:
         parts.append(
             _scan(
                 pmf,
@@ -172,9 +171,9 @@ def _mixture(model, t, data, *, levels, tail_tol, n_max, need=None, keep=False, 
     if keep:
         width = int(result["last"].max()) + 1
         dense = np.zeros((n_patterns, width))
-        for start, part in zip(range(0, n_patterns, chunk), parts, strict=True):
+        for block, part in zip(blocks, parts, strict=True):
             for rows, n, p in part["pieces"]:
-                dense[start + rows, n] = p
+                dense[block.start + rows, n] = p
         result["pmf"] = dense
     return result, inverse, t
 
