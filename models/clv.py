@@ -87,7 +87,7 @@ def _evaluators(purchase_model, spend_model, params_p: dict, params_s: dict, dat
     def own(patterns: dict, prefix: str) -> dict:
         return {k.removeprefix(prefix): v for k, v in patterns.items() if k.startswith(prefix)}
 
-    def purchases(t: float, patterns: dict) -> np.ndarray:
+    def purchases(t: float | np.ndarray, patterns: dict) -> np.ndarray:
         return purchase_fn(p_params, t, **own(patterns, "p_"))
 
     def spend(patterns: dict) -> np.ndarray:
@@ -220,9 +220,11 @@ def customer_lifetime_value(
     )
 
     # sum_k d^k (E[Y(t_k)] - E[Y(t_(k-1))]) = sum_k (d^k - d^(k+1)) E[Y(t_k)], d = 1/(1+rate),
-    # with no term k + 1 after the last step: one call evaluates every step's E[Y].
+    # with no term k + 1 after the last step: one call evaluates every step's E[Y]. The
+    # weights d^k - d^(k+1) = d^k rate / (1 + rate) are formed without that subtraction.
     discount = (1 + plan.rate) ** -np.arange(1.0, plan.ends.size + 1)
-    weights = discount - np.append(discount[1:], 0.0)
+    weights = discount * (plan.rate / (1 + plan.rate))
+    weights[-1] = discount[-1]
 
     def value(patterns: dict) -> np.ndarray:
         purchases = plan.purchases(_horizon_axis(plan.ends), patterns)
