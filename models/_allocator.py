@@ -12,7 +12,9 @@ most 32 MiB, with the trim threshold at twice that (``mallopt(3)``, "M_MMAP_THRE
 :func:`settle` frees one 31 MiB block once per process, as any program handling such arrays
 would sooner or later; nothing else is changed, and on other C libraries it does nothing. The
 size matters: after an 8 or 16 MiB block the same fit still took 800k faults (an evaluation
-frees more than twice that at the top of the heap); after 24 or 31 MiB, 6k and 1.2 s.
+frees more than twice that at the top of the heap); after 24 or 31 MiB, 6k and 1.2 s. The
+price, for the whole process: up to about 62 MiB of freed memory (the trim threshold) stays
+with it instead of going back to the system, which the driver-memory figures include.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """models._allocator: a fit's temporaries are not page-faulted in again at every evaluation."""
 
+import os
 import platform
 import subprocess
 import sys
@@ -22,7 +23,13 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 
 
+_TUNED = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
+
+
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator only")
+@pytest.mark.skipif(
+    any(name in os.environ for name in _TUNED), reason="malloc thresholds set by the environment"
+)
 def test_settled_allocator_keeps_temporaries_mapped():
     def faults(mode: str) -> int:
         out = subprocess.run(
@@ -31,6 +38,7 @@ def test_settled_allocator_keeps_temporaries_mapped():
         return int(out.stdout)
 
     fresh, settled = faults("fresh"), faults("settled")
-    # Fresh: every evaluation maps its 40 MiB again (~10k pages each time); settled: once.
-    assert fresh > 50_000
+    # Fresh: every evaluation maps its 8 blocks again, at least one fault each (one per page,
+    # or per huge page where the kernel gives those); settled: mapped once, for 30 evaluations.
+    assert fresh >= 30 * 8
     assert settled < fresh / 10
