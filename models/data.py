@@ -310,10 +310,10 @@ def spark_session(cores: int = 2, **options):
 
     Spark DataFrames given to :func:`rfm_summary`, :func:`calibration_holdout`, ``fit`` and
     the predictions run on *their own* session; this helper only starts one for local work:
-    ``local[cores]``, workers on this interpreter, UI off, UTC session time zone. On a cluster
-    use your usual session. Options: ``shuffle_partitions``, ``driver_memory``, ``config``.
-    Needs pyspark (``pip install "clv-models[spark]"``) and Java 17+; the error says which
-    is missing.
+    ``local[cores]``, workers on this interpreter, UI off, UTC session time zone, the JVM's
+    parallel garbage collector. On a cluster use your usual session. Options:
+    ``shuffle_partitions``, ``driver_memory``, ``config``. Needs pyspark
+    (``pip install "clv-models[spark]"``) and Java 17+; the error says which is missing.
     """
     return _spark.local_session(cores, **options)
 
