@@ -14,6 +14,9 @@ References
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
 from scipy import special
@@ -35,6 +38,12 @@ _MAX_SERIES_LOSS, _MIN_DIFFERENCE_SHARE = 1e3, 1e-3
 #: relative error 9e-11).
 _MIN_POLE_DISTANCE, _MIN_BRACKET_SHARE = 0.01, 0.01
 _BLOCK = 1 << 15  # elements per block of the 1 - z continuation
+#: The first evaluation (compiled, it releases the GIL) runs in parts of at least
+#: :data:`_ELEMENTS_PER_PART` elements, four per thread so that threads finish together, on up
+#: to :data:`_MAX_THREADS` threads (the machine's cores at most). Every element is independent:
+#: the result is the same whatever the split. On 2 cores, CDNOW x 4,000 draws x 12 horizons:
+#: 0.17 -> 0.11 s, and the 12-month CLV that makes that call 1.47 -> 1.17 s.
+_ELEMENTS_PER_PART, _PARTS_PER_THREAD, _MAX_THREADS = 1 << 16, 4, 8
 
 
 def expected_new(r, alpha, a, b, t):
@@ -55,16 +64,20 @@ def expected_new(r, alpha, a, b, t):
        (FHL05 section 3), by :func:`_expected_new_by_quadrature`.
 
     Elements are evaluated in C order of the broadcast shape: put the axis along which only
-    ``t`` or ``alpha`` varies last, and the first evaluation shares one series per run.
+    ``t`` or ``alpha`` varies last, and the first evaluation shares one series per run. On
+    large inputs the first evaluation runs in parts on several threads (:data:`_MAX_THREADS`).
     """
     shape, (r, alpha, a, b, t) = _hypergeometric.flat_broadcast(r, alpha, a, b, t)
     w = t / alpha
-    with np.errstate(all="ignore"):  # untrusted elements are recomputed below
-        log_u = -np.log1p(w)  # ln(1 - z)
-        x = (a - 1) * log_u
-        value, trusted = _moderate_w(
-            r, alpha, a, b, t, log_u, x, np.expm1(x), np.exp(x), *_MODERATE_W
-        )
+    threads, parts = _thread_parts(t.size)
+    if len(parts) == 1:
+        value, trusted = _moderate(r, alpha, a, b, t, w)
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            done = list(
+                pool.map(lambda s: _moderate(r[s], alpha[s], a[s], b[s], t[s], w[s]), parts)
+            )
+        value, trusted = (np.concatenate(column) for column in zip(*done, strict=True))
     todo = ~trusted
     if todo.any():
         large = np.flatnonzero(todo & (w > _MODERATE_W[1]))
@@ -76,6 +89,24 @@ def expected_new(r, alpha, a, b, t):
         if todo.any():
             value[todo] = _expected_new_by_quadrature(r[todo], w[todo], a[todo], b[todo])
     return value.reshape(shape)
+
+
+def _thread_parts(n: int) -> tuple[int, list[slice]]:
+    """Threads to use, and equal consecutive parts of ``range(n)`` for them to share."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = max(1, min(cores or 1, _MAX_THREADS))
+    count = max(1, min(threads * _PARTS_PER_THREAD, n // _ELEMENTS_PER_PART))
+    bounds = np.linspace(0, n, count + 1).astype(int)
+    parts = [slice(start, stop) for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
+    return min(threads, count), parts
+
+
+def _moderate(r, alpha, a, b, t, w):
+    """:func:`_moderate_w` on 1-d arrays, with the numpy functions it is passed."""
+    with np.errstate(all="ignore"):  # untrusted elements are recomputed by the caller
+        log_u = -np.log1p(w)  # ln(1 - z)
+        x = (a - 1) * log_u
+        return _moderate_w(r, alpha, a, b, t, log_u, x, np.expm1(x), np.exp(x), *_MODERATE_W)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")

@@ -410,6 +410,21 @@ def test_expected_new_over_draws_and_customers_equals_elementwise(rng):
         np.testing.assert_allclose(together, alone, rtol=1e-13, atol=0)
 
 
+def test_expected_new_in_parts_on_threads_equals_one_part(rng, monkeypatch):
+    # Horizons x (draw, x) runs, with moderate, long and tiny horizons: every method is used.
+    draws = {n: rng.lognormal(np.log(v), 0.3, (40, 1, 1)) for n, v in ref.BGNBD_PARAMS.items()}
+    x = np.repeat(np.arange(6.0), 5)[:, None]
+    T = rng.uniform(1.0, 40.0, (30, 1))
+    t = np.array([1e-3, 4.0, 13.0, 39.0, 520.0, 9e4])
+    args = (draws["r"] + x, draws["alpha"] + T, draws["a"], draws["b"] + x, t)
+    monkeypatch.setattr(_bgnbd_mean, "_ELEMENTS_PER_PART", 10**9)
+    whole = _bgnbd_mean.expected_new(*args)
+    monkeypatch.setattr(_bgnbd_mean, "_ELEMENTS_PER_PART", 97)  # four parts per thread
+    threads, parts = _bgnbd_mean._thread_parts(whole.size)
+    assert len(parts) > 1 and parts[-1].stop == whole.size
+    np.testing.assert_array_equal(_bgnbd_mean.expected_new(*args), whole)
+
+
 # ----------------------------------------------------------------------------------- lifetimes
 T_HORIZONS = (0.5, 1.0, 10.0, 39.0, 52.0, 104.0)
 
