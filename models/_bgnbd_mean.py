@@ -14,14 +14,13 @@ References
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 from scipy import special
 
-from models import _hypergeometric
+from models import _hypergeometric, _threads
 
 #: Eq. 7 through its series form (:func:`_moderate_w`) is used for ``w = t / alpha`` in this
 #: range; beyond it the series needs many terms (``z = w / (1 + w)`` nears 1) and the
@@ -39,11 +38,12 @@ _MAX_SERIES_LOSS, _MIN_DIFFERENCE_SHARE = 1e3, 1e-3
 _MIN_POLE_DISTANCE, _MIN_BRACKET_SHARE = 0.01, 0.01
 _BLOCK = 1 << 15  # elements per block of the 1 - z continuation
 #: The first evaluation (compiled, it releases the GIL) runs in parts of at least
-#: :data:`_ELEMENTS_PER_PART` elements, four per thread so that threads finish together, on up
-#: to :data:`_MAX_THREADS` threads (the machine's cores at most). Every element is independent:
-#: the result is the same whatever the split. On 2 cores, CDNOW x 4,000 draws x 12 horizons:
-#: 0.17 -> 0.11 s, and the 12-month CLV that makes that call 1.47 -> 1.17 s.
-_ELEMENTS_PER_PART, _PARTS_PER_THREAD, _MAX_THREADS = 1 << 16, 4, 8
+#: :data:`_ELEMENTS_PER_PART` elements, four per thread so that threads finish together, on
+#: the threads :func:`models._threads.available` allows (the machine's cores, at most 8).
+#: Every element is independent: the result is the same whatever the split. On 2 cores, CDNOW
+#: x 4,000 draws x 12 horizons: 0.17 -> 0.11 s, and the 12-month CLV that makes that call
+#: 1.47 -> 1.17 s.
+_ELEMENTS_PER_PART, _PARTS_PER_THREAD = 1 << 16, 4
 
 
 def expected_new(r, alpha, a, b, t):
@@ -65,7 +65,8 @@ def expected_new(r, alpha, a, b, t):
 
     Elements are evaluated in C order of the broadcast shape: put the axis along which only
     ``t`` or ``alpha`` varies last, and the first evaluation shares one series per run. On
-    large inputs the first evaluation runs in parts on several threads (:data:`_MAX_THREADS`).
+    large inputs the first evaluation runs in parts on several threads
+    (:func:`models._threads.available`).
     """
     shape, (r, alpha, a, b, t) = _hypergeometric.flat_broadcast(r, alpha, a, b, t)
     w = t / alpha
@@ -93,8 +94,9 @@ def expected_new(r, alpha, a, b, t):
 
 def _thread_parts(n: int) -> tuple[int, list[slice]]:
     """Threads to use, and equal consecutive parts of ``range(n)`` for them to share."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    threads = max(1, min(cores or 1, _MAX_THREADS))
+    threads = _threads.available()
+    if threads == 1:
+        return 1, [slice(0, n)]
     count = max(1, min(threads * _PARTS_PER_THREAD, n // _ELEMENTS_PER_PART))
     bounds = np.linspace(0, n, count + 1).astype(int)
     parts = [slice(start, stop) for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from scipy import integrate, special, stats
 
 import models
-from models import _bgnbd_mean, bgnbd
+from models import _bgnbd_mean, _threads, bgnbd
 
 NAMES = ("r", "alpha", "a", "b")
 
@@ -420,8 +420,9 @@ def test_expected_new_in_parts_on_threads_equals_one_part(rng, monkeypatch):
     monkeypatch.setattr(_bgnbd_mean, "_ELEMENTS_PER_PART", 10**9)
     whole = _bgnbd_mean.expected_new(*args)
     monkeypatch.setattr(_bgnbd_mean, "_ELEMENTS_PER_PART", 97)  # four parts per thread
+    monkeypatch.setattr(_threads, "available", lambda: 2)  # whatever this machine's cores
     threads, parts = _bgnbd_mean._thread_parts(whole.size)
-    assert len(parts) > 1 and parts[-1].stop == whole.size
+    assert (threads, len(parts), parts[-1].stop) == (2, 8, whole.size)
     np.testing.assert_array_equal(_bgnbd_mean.expected_new(*args), whole)
 
 

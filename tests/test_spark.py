@@ -520,6 +520,24 @@ def test_point_predictions_in_spark_equal_pandas(spark_split, duck_split, fitted
 
 
 @pytest.mark.spark
+def test_scoring_runs_the_kernels_on_one_thread_per_task(spark_split, duck_split):
+    # Executors run one task per core: inside a batch, the kernels' thread limit is 1.
+    from models import _threads
+    from models._spark import _scoring
+
+    def threads_here(model, frame):
+        return pd.Series(float(_threads.available()), index=frame.index)
+
+    bg = models.BetaGeo().fit(duck_split.calibration)
+    scored = _scoring.score(
+        spark_split.calibration, ("frequency", "recency", "T"), [bg], threads_here, "threads"
+    )
+    values = _collect(scored)["threads"]
+    assert len(values) == len(duck_split.calibration)
+    assert set(values) == {1.0}
+
+
+@pytest.mark.spark
 def test_posterior_summaries_and_clv_in_spark_equal_pandas(spark_split, duck_split, fitted):
     cal, scal = duck_split.calibration, spark_split.calibration
     bg, gg = fitted

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from models import _threads
 from models import _validation as v
 from models._patterns import compress_patterns
 from models._spark._engine import _quote
@@ -129,7 +130,8 @@ def score(data, columns: Sequence[str], fitted: Sequence, call: Callable, name: 
                 continue
             frame = batch.set_index(id_name)
             frame.attrs.update(attrs)
-            result = call(*models, frame)
+            with _threads.limited(1):  # Spark already runs one task per core
+                result = call(*models, frame)
             result = result.to_frame(name) if isinstance(result, pd.Series) else result
             result.columns = names
             yield result.astype(float).reset_index()
