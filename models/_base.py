@@ -133,21 +133,35 @@ class BaseModel:
         """
         if _spark.is_spark_dataframe(data):  # compress in Spark, fit the patterns here
             return _spark.fit(self, data, method, weights=weights, **kwargs)
-        arrays = self._fit_arrays(data)
-        w = validate_positive_integer_weights(data, weights)
-        arrays, w = self._select_fit_rows(arrays, w)
-        patterns, counts = compress_patterns(arrays, w)
-        del arrays, w  # the fit holds the patterns only
-        return self._fit_patterns(patterns, counts, data.attrs.get("time_unit"), method, **kwargs)
+        return self._fit_rows(
+            self._fit_arrays(data),
+            validate_positive_integer_weights(data, weights),
+            data.attrs.get("time_unit"),
+            method,
+            **kwargs,
+        )
 
-    def _fit_patterns(
-        self, patterns: Mapping, counts: np.ndarray, time_unit, method: str = "mle", **kwargs
+    def _fit_rows(
+        self,
+        arrays: Mapping,
+        weights,
+        time_unit,
+        method: str = "mle",
+        *,
+        rows_unique: Callable[[Mapping], bool] | None = None,
+        **kwargs,
     ):
-        """The body of :meth:`fit` after compression: fit unique, validated ``patterns``.
+        """The body of :meth:`fit` on validated rows: select, compress to patterns, fit.
 
-        ``counts`` are the customers of each pattern (from :meth:`_select_fit_rows`); the
-        Spark path calls this directly when its group-by already made the rows unique.
+        ``weights`` are the customers of each row. ``rows_unique(selected_arrays)`` may tell
+        that the rows the model keeps are unique already (the Spark path's group-by), which
+        spares the compression. Pass the arrays without keeping them: the fit then holds the
+        patterns only.
         """
+        patterns, counts = self._select_fit_rows(arrays, weights)
+        del arrays, weights  # the fit holds the patterns only
+        if rows_unique is None or not rows_unique(patterns):
+            patterns, counts = compress_patterns(patterns, counts)
         self.n_customers_ = float(counts.sum())
         self.n_patterns_ = int(counts.size)
         self.time_unit_ = time_unit

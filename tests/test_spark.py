@@ -416,7 +416,7 @@ def test_fit_skips_the_second_compression_and_equals_the_compressing_fit(spark_s
     # Spark's group-by already made CDNOW's (x, t_x, T) rows unique, so the fit uses them as
     # they are; fitting the same patterns through the pandas path (which compresses them
     # again) gives the same numbers, and the fit leaves the remembered patterns as collected.
-    from models._spark import _scoring
+    from models import _base
 
     cal = spark_split.calibration
     columns = ("frequency", "recency", "T")
@@ -426,7 +426,7 @@ def test_fit_skips_the_second_compression_and_equals_the_compressing_fit(spark_s
     def no_compression(*args):
         raise AssertionError("compressed again")
 
-    monkeypatch.setattr(_scoring, "compress_patterns", no_compression)
+    monkeypatch.setattr(_base, "compress_patterns", no_compression)
     fitted = models.BetaGeo().fit(cal)
     np.testing.assert_allclose(fitted.params, expected.params, rtol=1e-12, atol=0)
     np.testing.assert_allclose(fitted.log_likelihood_, expected.log_likelihood_, rtol=1e-12)

@@ -13,7 +13,6 @@ import pandas as pd
 
 from models import _threads
 from models import _validation as v
-from models._patterns import compress_patterns
 from models._spark._engine import _quote
 from models._spark._frames import (
     _COUNT,
@@ -31,9 +30,9 @@ def fit(model, data, method: str = "mle", *, weights: str | None = None, **kwarg
     """Fit ``model`` to a Spark summary: compress in Spark, fit the patterns on the driver.
 
     The same checks and fit as ``model.fit(patterns, weights=...)`` on the collected
-    patterns, without its copies: the patterns are read where they are remembered, checked
-    once, and not compressed again when the group-by already made the model's rows unique
-    (:func:`_unique_by_grouping`).
+    patterns (:meth:`models._base.BaseModel._fit_rows`), without its copies: the patterns
+    are read where they are remembered, checked once, and not compressed again when the
+    group-by already made the model's rows unique (:func:`_unique_by_grouping`).
     """
     columns = model_columns(model) + ((weights,) if weights else ())
     patterns = collect_patterns(data, columns, copy=False)  # read only: never modified here
@@ -44,14 +43,14 @@ def fit(model, data, method: str = "mle", *, weights: str | None = None, **kwarg
         return arrays, (v.validate_positive_integer_weights(frame, weights) if weights else 1.0)
 
     arrays, extra = check_patterns(patterns, counts, check)
-    arrays, counts = model._select_fit_rows(arrays, counts * extra if weights else counts)
-    if _unique_by_grouping(arrays, patterns, columns):
-        arrays = {name: _read_only(values) for name, values in arrays.items()}
-    else:
-        arrays, counts = compress_patterns(arrays, counts)
-    time_unit = patterns.attrs.get("time_unit")
-    del patterns
-    return model._fit_patterns(arrays, counts, time_unit, method, **kwargs)
+    return model._fit_rows(
+        arrays,
+        counts * extra if weights else counts,
+        patterns.attrs.get("time_unit"),
+        method,
+        rows_unique=lambda selected: _unique_by_grouping(selected, patterns, columns),
+        **kwargs,
+    )
 
 
 def _unique_by_grouping(arrays, patterns: pd.DataFrame, columns: Sequence[str]) -> bool:
@@ -78,13 +77,6 @@ def _unique_by_grouping(arrays, patterns: pd.DataFrame, columns: Sequence[str]) 
         if not any(np.array_equal(a, values) for a in arrays.values()):
             return False
     return True
-
-
-def _read_only(values: np.ndarray) -> np.ndarray:
-    """A read-only view (the arrays may share the remembered patterns' memory)."""
-    view = values.view()
-    view.flags.writeable = False
-    return view
 
 
 # --- predictions -------------------------------------------------------------------------------
