@@ -32,6 +32,9 @@ from models._patterns import compress_patterns, evaluate_on_patterns
 from models._validation import (
     NotFittedError,
     ValidationError,
+    check_draws,
+    check_interval,
+    time_unit_mismatch,
     validate_continuous_summary,
     validate_positive_integer_weights,
 )
@@ -87,8 +90,19 @@ class BaseModel:
         return arrays, weights
 
     def _prediction_arrays(self, data: pd.DataFrame) -> dict[str, np.ndarray]:
-        """Validated per-customer arrays for predictions (default: same as fitting)."""
+        """Validated per-customer arrays for predictions (default: same as fitting).
+
+        A summary whose ``attrs["time_unit"]`` differs from the fit's is refused: the
+        model's rates are per the fit's unit.
+        """
+        self._check_time_unit(data.attrs.get("time_unit"))
         return self._fit_arrays(data)
+
+    def _check_time_unit(self, unit: str | None) -> None:
+        """Refuse data in time unit ``unit`` when the fit recorded another (None: unknown)."""
+        fitted = getattr(self, "time_unit_", None)
+        if unit is not None and fitted is not None and unit != fitted:
+            raise time_unit_mismatch(type(self).__name__, fitted, unit)
 
     def _module_function(self, name: str) -> Callable:
         """The module-level function ``name`` of this model's module (its formula)."""
@@ -238,6 +252,7 @@ class BaseModel:
         self
         """
         self._require_fitted()
+        check_draws(draws)
         if self.cov_log_ is None:
             raise ValidationError("This fit has no covariance matrix to draw from.")
         rng = np.random.default_rng(random_seed)
@@ -281,7 +296,7 @@ class BaseModel:
     @property
     def bic_(self) -> float:
         """Bayesian information criterion, ``k ln n - 2 LL`` (n = customers)."""
-        return len(self.PARAMS) * np.log(self.n_customers_) - 2 * self.log_likelihood_
+        return float(len(self.PARAMS) * np.log(self.n_customers_) - 2 * self.log_likelihood_)
 
     @property
     def cov_(self) -> pd.DataFrame:
@@ -300,6 +315,7 @@ class BaseModel:
         BIC and customer counts are in ``.attrs``.
         """
         self._require_fitted()
+        check_interval(interval)
         if self.method_ != "mle":
             from models import _bayes
 
@@ -308,6 +324,8 @@ class BaseModel:
 
     # ------------------------------------------------------------------ predictions
     def _require_interval_draws(self, interval: float | None) -> None:
+        if interval is not None:
+            check_interval(interval)
         if interval is not None and self.n_draws < 2:
             raise ValidationError(
                 "interval needs parameter draws, but this is a point fit with one draw: call "

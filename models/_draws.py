@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from models._validation.arguments import check_interval
+
 #: Target number of (draw x customer) values held at once when summarising.
 CHUNK_ELEMENTS = 2_000_000
 
@@ -29,8 +31,7 @@ def n_draws(params: Mapping[str, np.ndarray]) -> int:
 
 def interval_bounds(interval: float) -> tuple[float, float]:
     """Quantile levels of a central interval with the given coverage."""
-    if not 0 < interval < 1:
-        raise ValueError(f"interval must be in (0, 1), e.g. 0.9; got {interval}.")
+    check_interval(interval)
     return (1 - interval) / 2, (1 + interval) / 2
 
 

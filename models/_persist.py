@@ -3,6 +3,10 @@
 The bodies of :meth:`models._base.BaseModel.to_dict`, ``from_dict``, ``save`` and ``load``:
 each method calls the function of the same name here, which goes back through the model's
 own ``to_dict`` / ``from_dict`` so a model that extends them (Gamma-Gamma) is saved whole.
+
+Custom priors given as PyMC objects or callables cannot be written as JSON: they are saved
+as text (``"priors_text"``) and the loaded model's ``priors`` setting is ``None``. It predicts
+from the saved draws like the original; to refit it, pass the priors again.
 """
 
 from __future__ import annotations
@@ -24,11 +28,17 @@ def to_dict(model) -> dict[str, Any]:
     model._require_fitted()
     from models import __version__
 
+    settings = model.get_settings()
+    priors = settings.get("priors")
+    priors_text = None
+    if isinstance(priors, Mapping) and not all(isinstance(v, str) for v in priors.values()):
+        priors_text = {name: _describe_prior(spec) for name, spec in priors.items()}
+        settings["priors"] = None
     out = {
         "format": SAVE_FORMAT,
         "model": type(model).__name__,
         "version": __version__,
-        "settings": model.get_settings(),
+        "settings": settings,
         "method": model.method_,
         "params": model.params_.to_dict(),
         "cov_log": None if model.cov_log_ is None else model.cov_log_.tolist(),
@@ -38,7 +48,20 @@ def to_dict(model) -> dict[str, Any]:
         "n_patterns": model.n_patterns_,
         "time_unit": model.time_unit_,
     }
+    if priors_text is not None:
+        out["priors_text"] = priors_text
     return out
+
+
+def _describe_prior(spec) -> str:
+    """Text of a prior spec: a string as is, a PyMC distribution as PyMC prints it."""
+    if isinstance(spec, str):
+        return spec
+    if getattr(spec, "owner", None) is not None:
+        from pymc.printing import str_for_dist
+
+        return str_for_dist(spec)
+    return getattr(spec, "__qualname__", repr(spec))
 
 
 def save(model, path: str | Path) -> None:
@@ -48,6 +71,11 @@ def save(model, path: str | Path) -> None:
 
 def from_dict(cls, payload: Mapping[str, Any]):
     """Rebuild a fitted model of class ``cls`` from :func:`to_dict` output."""
+    if payload.get("format") != SAVE_FORMAT:
+        raise ValidationError(
+            f"this file has save format {payload.get('format')!r}; this version of the toolkit "
+            f"reads format {SAVE_FORMAT}. Save the model again with this version."
+        )
     if payload.get("model") != cls.__name__:
         raise ValidationError(
             f"this file holds a {payload.get('model')}, not a {cls.__name__}; load it with "

@@ -69,15 +69,19 @@ def mle_summary(model, interval: float = 0.95) -> pd.DataFrame:
     z = stats.norm.ppf((1 + interval) / 2)
     se_log = np.sqrt(np.diag(model.cov_log_))
     estimate = model.params_.to_numpy()
-    table = pd.DataFrame(
-        {
-            "estimate": estimate,
-            "std_err": estimate * se_log,
-            "lower": estimate * np.exp(-z * se_log),
-            "upper": estimate * np.exp(z * se_log),
-        },
-        index=pd.Index(model.PARAMS, name="parameter"),
-    )
+    log_estimate = np.log(estimate)
+    # A parameter the data barely determine (huge se_log) gets an upper bound of inf, shown
+    # as such, not a floating-point overflow warning.
+    with np.errstate(over="ignore"):
+        table = pd.DataFrame(
+            {
+                "estimate": estimate,
+                "std_err": estimate * se_log,
+                "lower": np.exp(log_estimate - z * se_log),
+                "upper": np.exp(log_estimate + z * se_log),
+            },
+            index=pd.Index(model.PARAMS, name="parameter"),
+        )
     table.attrs.update(
         {
             "model": type(model).__name__,

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from models._base import BaseModel
+from models._validation import check_count, check_horizon
 
 
 def transactions_from_summary(summary: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -68,6 +69,7 @@ class ContinuousPurchaseModel(BaseModel):
         pandas.Series or pandas.DataFrame or xarray.DataArray
             Indexed by the caller's customer ids, in the caller's order.
         """
+        check_horizon(t, scalar=True)
         return self._per_customer(
             self._module_function("expected_purchases"),
             data,
@@ -91,6 +93,8 @@ class ContinuousPurchaseModel(BaseModel):
         self, n: int, t: float, data: pd.DataFrame, *, interval=None, return_draws: bool = False
     ):
         """P(exactly ``n`` purchases in the next ``t`` time units) for each customer."""
+        check_count(n)
+        check_horizon(t, scalar=True)
         return self._per_customer(
             self._module_function("conditional_probability_of_purchases"),
             data,
@@ -103,6 +107,7 @@ class ContinuousPurchaseModel(BaseModel):
 
     def expected_purchases_new_customer(self, t, *, interval=None):
         """Expected repeat purchases of a newly acquired customer in ``(0, t]``."""
+        check_horizon(t)
         return self._population(
             self._module_function("expected_purchases_new_customer"),
             t,
@@ -112,6 +117,8 @@ class ContinuousPurchaseModel(BaseModel):
 
     def probability_of_purchases(self, n: int, t, *, interval=None):
         """P(X(t) = n) for a newly acquired customer."""
+        check_count(n)
+        check_horizon(t)
         function = self._module_function("probability_of_purchases")
         return self._population(
             lambda params, t: function(params, n, t),

@@ -34,7 +34,7 @@ from scipy import special
 
 from models._base import BaseModel
 from models._ops import NUMPY, Ops
-from models._validation import validate_discrete_summary
+from models._validation import check_count, check_horizon, validate_discrete_summary
 
 PARAMS = ("alpha", "beta", "gamma", "delta")
 #: Below this distance from gamma = 1, E[X(n)] uses its limit at gamma = 1 (digamma form).
@@ -262,6 +262,7 @@ class BetaGeoBetaBinom(BaseModel):
 
     def p_alive(self, data: pd.DataFrame, m: int = 1, *, interval=None, return_draws: bool = False):
         """P(alive in period n + m) for each customer (default: the next period)."""
+        check_horizon(m, "m", whole=True, scalar=True)
         return self._per_customer(
             p_alive, data, "p_alive", interval=interval, return_draws=return_draws, m=m
         )
@@ -282,6 +283,7 @@ class BetaGeoBetaBinom(BaseModel):
         return_draws : bool
             Return the ``(chain, draw, customer)`` array instead of a summary.
         """
+        check_horizon(n_future, "n_future", whole=True, scalar=True)
         return self._per_customer(
             expected_purchases,
             data,
@@ -295,6 +297,8 @@ class BetaGeoBetaBinom(BaseModel):
         self, k: int, n_future: int, data: pd.DataFrame, *, interval=None, return_draws=False
     ):
         """P(exactly ``k`` transactions in the next ``n_future`` periods) for each customer."""
+        check_count(k, "k")
+        check_horizon(n_future, "n_future", whole=True, scalar=True)
         return self._per_customer(
             conditional_probability_of_purchases,
             data,
@@ -307,12 +311,15 @@ class BetaGeoBetaBinom(BaseModel):
 
     def expected_purchases_new_customer(self, n, *, interval=None):
         """Expected transactions of a new customer over the first ``n`` periods (eq. 7)."""
+        check_horizon(n, "n", whole=True)
         return self._population(
             expected_purchases_new_customer, n, "expected_purchases_new_customer", interval=interval
         )
 
     def probability_of_purchases(self, x: int, n, *, interval=None):
         """P(X(n) = x) for a new customer."""
+        check_count(x, "x")
+        check_horizon(n, "n", whole=True)
         return self._population(
             lambda params, n: probability_of_purchases(params, x, n),
             n,

@@ -6,11 +6,12 @@ default 1.0, i.e. revenue). Two quantities:
 - **Fixed-horizon CLV** over ``horizon`` time units, in steps of ``step`` units, discounted at
   the end of each step::
 
-      CLV = margin * sum_k  E[spend] * (E[Y(k s)] - E[Y((k - 1) s)]) / (1 + d_s)^k
+      CLV = margin * sum_k  E[spend] * (E[Y(t_k)] - E[Y(t_(k-1))]) / (1 + d_s)^(t_k / s)
 
-  where ``E[Y(t)]`` is the model's conditional expected purchases in the next ``t`` units and
-  ``d_s`` the discount rate per step. With no discounting and one step this is exactly
-  expected purchases x expected spend x margin.
+  where ``t_k = k s`` (the last step ends at ``horizon``, so it may be shorter and is
+  discounted at its own end), ``E[Y(t)]`` is the model's conditional expected purchases in
+  the next ``t`` units and ``d_s`` the discount rate per step. With no discounting and one
+  step this is exactly expected purchases x expected spend x margin.
 - **Residual lifetime value** with continuous discounting at force ``delta`` per time unit::
 
       RLV = margin * E[spend] * DERT,   DERT = int_0^inf e^(-delta t) dE[Y(t)]
@@ -41,18 +42,31 @@ from numpy.polynomial.laguerre import laggauss
 
 from models import _draws, _spark
 from models._patterns import summarize_by_pattern, unique_rows
-from models._units import unit_ratio
+from models._units import unit_days, unit_ratio
 from models._validation import ValidationError
 
 
 def _time_unit(model, data: pd.DataFrame, time_unit: str | None) -> str:
+    """The summary's time unit (``time_unit``, else its attrs, else the fit's), checked."""
     unit = time_unit or data.attrs.get("time_unit") or getattr(model, "time_unit_", None)
     if unit is None:
         raise ValidationError(
             "the time unit of the summary is unknown: pass time_unit='W' (or 'D', 'M', 'Y'), "
             "or build the summary with models.rfm_summary, which records it."
         )
+    unit_days(unit)  # a known code
+    model._check_time_unit(unit)
     return unit
+
+
+def _positive_number(value, name: str, rule: str = "> 0") -> float:
+    """``value`` as a float, if it is one finite real number ``> 0`` (or ``>= 0``)."""
+    numeric = isinstance(value, int | float | np.integer | np.floating)
+    if isinstance(value, bool) or not numeric or not np.isfinite(value):
+        raise ValidationError(f"{name} must be one finite number {rule}, got {value!r}.")
+    if value < 0 or (rule == "> 0" and value == 0):
+        raise ValidationError(f"{name} must be {rule}, got {value!r}.")
+    return float(value)
 
 
 def _paired_draws(purchase_model, spend_model) -> tuple[dict, dict]:
@@ -97,15 +111,18 @@ def _evaluators(purchase_model, spend_model, params_p: dict, params_s: dict, dat
 
 
 def _discount_per_step(discount_rate: float, discount_period: str, unit: str, step: float):
-    if discount_rate < 0:
-        raise ValidationError(f"discount_rate must be >= 0, got {discount_rate}.")
+    _positive_number(discount_rate, "discount_rate", ">= 0")
     steps_per_period = unit_ratio(discount_period, unit) / step
     return (1 + discount_rate) ** (1 / steps_per_period) - 1
 
 
 def _validate_margin(margin: float) -> None:
-    if not np.isfinite(margin) or margin <= 0:
-        raise ValidationError(f"margin must be a fraction of revenue > 0 (e.g. 0.3), got {margin}.")
+    numeric = isinstance(margin, int | float | np.integer | np.floating)
+    if isinstance(margin, bool) or not numeric or not 0 < margin <= 1:
+        raise ValidationError(
+            f"margin must be the fraction of revenue kept as profit, in (0, 1] (e.g. 0.3), "
+            f"got {margin!r}."
+        )
 
 
 @dataclass(frozen=True)
@@ -113,6 +130,7 @@ class _Plan:
     """What a fixed-horizon computation needs, checked once."""
 
     rate: float
+    step: float
     ends: np.ndarray
     params_p: dict
     params_s: dict
@@ -134,14 +152,22 @@ def _fixed_horizon(
 ) -> _Plan:
     """Validate a fixed-horizon request and prepare its steps, discount and evaluators."""
     _validate_margin(margin)
-    if horizon <= 0 or step <= 0:
-        raise ValidationError(f"horizon and step must be > 0, got {horizon} and {step}.")
+    horizon, step = _positive_number(horizon, "horizon"), _positive_number(step, "step")
     unit = _time_unit(purchase_model, data, time_unit)
     rate = _discount_per_step(discount_rate, discount_period, unit, step)
     params_p, params_s = _paired_draws(purchase_model, spend_model)
     purchases, spend, arrays = _evaluators(purchase_model, spend_model, params_p, params_s, data)
     ends = np.append(np.arange(step, horizon, step), horizon)
-    return _Plan(rate, ends, params_p, params_s, purchases, spend, arrays)
+    return _Plan(rate, step, ends, params_p, params_s, purchases, spend, arrays)
+
+
+def _discount_factors(plan: _Plan) -> np.ndarray:
+    """Discount factor at each step end: ``(1 + rate)^-(t_k / step)``.
+
+    ``t_k / step`` is ``k`` for whole steps; a last, shorter step is discounted at its own
+    end, not at a whole step's.
+    """
+    return np.exp(-(plan.ends / plan.step) * np.log1p(plan.rate))
 
 
 def customer_lifetime_value(
@@ -219,12 +245,12 @@ def customer_lifetime_value(
         time_unit,
     )
 
-    # sum_k d^k (E[Y(t_k)] - E[Y(t_(k-1))]) = sum_k (d^k - d^(k+1)) E[Y(t_k)], d = 1/(1+rate),
-    # with no term k + 1 after the last step: one call evaluates every step's E[Y]. The
-    # weights d^k - d^(k+1) = d^k rate / (1 + rate) are formed without that subtraction.
-    discount = (1 + plan.rate) ** -np.arange(1.0, plan.ends.size + 1)
-    weights = discount * (plan.rate / (1 + plan.rate))
-    weights[-1] = discount[-1]
+    # sum_k D_k (E[Y(t_k)] - E[Y(t_(k-1))]) = sum_k (D_k - D_(k+1)) E[Y(t_k)], with no term
+    # k + 1 after the last step: one call evaluates every step's E[Y]. D_k - D_(k+1) =
+    # -D_k expm1(-(t_(k+1) - t_k) / step * ln(1 + rate)) is formed without that subtraction.
+    discount = _discount_factors(plan)
+    gaps = np.diff(plan.ends) / plan.step
+    weights = np.append(-discount[:-1] * np.expm1(-gaps * np.log1p(plan.rate)), discount[-1])
 
     def value(patterns: dict) -> np.ndarray:
         purchases = plan.purchases(_horizon_axis(plan.ends), patterns)
@@ -279,6 +305,7 @@ def residual_lifetime_value(
             return_draws=return_draws,
         )
     _validate_margin(margin)
+    _positive_number(discount_rate, "discount_rate", ">= 0")
     if discount_rate <= 0:
         raise ValidationError(
             "discount_rate must be > 0 for residual lifetime value (undiscounted lifetime "
@@ -372,7 +399,8 @@ def cash_flow_table(
         step,
         time_unit,
     )
-    rate, ends, purchases = plan.rate, plan.ends, plan.purchases
+    ends, purchases = plan.ends, plan.purchases
+    discount = _discount_factors(plan)
     patterns, inverse = unique_rows(plan.arrays)
     customers_per_pattern = np.bincount(inverse)
     spend_draws = plan.spend(patterns)
@@ -383,7 +411,7 @@ def cash_flow_table(
         previous = current
         count = in_step.sum(axis=-1).ravel()
         value = margin * (in_step * spend_draws).sum(axis=-1).ravel()
-        discounted = value / (1 + rate) ** k
+        discounted = value * discount[k - 1]
         lower, upper = np.quantile(discounted, _draws.interval_bounds(interval))
         rows.append(
             {

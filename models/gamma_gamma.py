@@ -39,6 +39,7 @@ import pandas as pd
 from models import _draws
 from models._base import BaseModel
 from models._ops import NUMPY, Ops
+from models._stack import outside_stacklevel
 from models._validation import (
     ValidationError,
     validate_spend_summary,
@@ -308,7 +309,7 @@ class GammaGamma(BaseModel):
                 f"{CORRELATION_THRESHOLD}); the Gamma-Gamma model assumes spend is independent "
                 "of purchase frequency, so its spend predictions may be biased.",
                 SpendFrequencyCorrelationWarning,
-                stacklevel=3,  # the caller of fit()
+                stacklevel=outside_stacklevel(),
             )
         logger.info(
             "GammaGamma: fitting on %g repeat customers (frequency > 0); %g customers with "

@@ -111,6 +111,7 @@ def _fit_small_nuts(cal, seed, chains=2, draws=200, **kwargs):
             cal, method="nuts", chains=chains, draws=draws, tune=draws, random_seed=seed, **kwargs
         )
     assert all(issubclass(w.category, _bayes.SamplingWarning) for w in caught), caught
+    assert all(w.filename == __file__ for w in caught), caught  # at the caller's fit() line
     return fitted
 
 
@@ -203,8 +204,9 @@ def test_healthy_chains_raise_no_warning():
 )
 def test_bad_chains_warn_with_the_remedy(kwargs, remedy):
     rng = np.random.default_rng(2)
-    with pytest.warns(_bayes.SamplingWarning, match=remedy):
+    with pytest.warns(_bayes.SamplingWarning, match=remedy) as record:
         _bayes.check_sampling(_synthetic_idata(rng, **kwargs), ["r"])
+    assert record[0].filename == __file__
 
 
 def test_prior_overrides(cal, flat_map):

@@ -126,9 +126,10 @@ def test_correlated_data_warns():
     x = 1 + rng.poisson(3.0, size=500)
     z = 10.0 * x * rng.gamma(20.0, 1 / 20.0, size=500)  # spend grows with frequency
     data = pd.DataFrame({"frequency": x, "monetary_value": z})
-    with pytest.warns(SpendFrequencyCorrelationWarning, match="correlated"):
+    with pytest.warns(SpendFrequencyCorrelationWarning, match="correlated") as record:
         model = GammaGamma().fit(data)
     assert model.spend_frequency_correlation_ > gg_module.CORRELATION_THRESHOLD
+    assert record[0].filename == __file__  # the warning points at the caller's fit() line
 
 
 # ---------------------------------------------------------------- against lifetimes

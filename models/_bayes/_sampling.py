@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from models._bayes._model import COMPILE_MODE
+from models._stack import outside_stacklevel
 from models._validation import ValidationError
 
 #: Samplers for method="nuts" (the default is nutpie when it can be imported).
@@ -80,14 +81,11 @@ def _fit_nuts(
         )
     idata = pm.sample(**options)
     info = {"method": "nuts", "sampler": sampler, "chains": chains, "draws": draws, "tune": tune}
-    # stacklevel 5: the warning points at the user's model.fit(...) call
-    info.update(check_sampling(idata, model.PARAMS, target_accept=target_accept, stacklevel=5))
+    info.update(check_sampling(idata, model.PARAMS, target_accept=target_accept))
     return idata, info
 
 
-def check_sampling(
-    idata, names, *, target_accept: float = 0.8, warn: bool = True, stacklevel: int = 2
-) -> dict:
+def check_sampling(idata, names, *, target_accept: float = 0.8, warn: bool = True) -> dict:
     """Divergences, largest R-hat and smallest bulk/tail ESS; warn when any is off.
 
     Warns (:class:`SamplingWarning`) when there is any divergent transition, an R-hat above
@@ -120,7 +118,8 @@ def check_sampling(
             f"({MIN_ESS_PER_CHAIN} per chain): run more draws (or chains)"
         )
     if problems and warn:
-        warnings.warn("NUTS diagnostics: " + "; ".join(problems) + ".", SamplingWarning, stacklevel)
+        message = "NUTS diagnostics: " + "; ".join(problems) + "."
+        warnings.warn(message, SamplingWarning, stacklevel=outside_stacklevel())
     return {
         "divergences": divergences,
         "max_r_hat": r_hat,

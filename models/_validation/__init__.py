@@ -17,6 +17,8 @@ import them from here (``from models._validation import X`` or ``_validation.X``
 - :mod:`models._validation.summaries`: per-customer summaries (continuous, discrete, spend);
 - :mod:`models._validation.transactions`: raw transactions (:mod:`models.data`);
 - :mod:`models._validation.spark`: the Spark engine (:mod:`models._spark`);
+- :mod:`models._validation.arguments`: arguments of predictions and fits (horizons, counts,
+  intervals, draws, time units);
 - :mod:`models._validation.plots`: the figures (:mod:`models.plots`);
 - :mod:`models._validation.predictive`: predictive distributions (:mod:`models.predictive`).
 """
@@ -30,6 +32,13 @@ from models._validation._core import (
     require_columns,
     require_dataframe,
     rule_error,
+)
+from models._validation.arguments import (
+    check_count,
+    check_draws,
+    check_horizon,
+    check_interval,
+    time_unit_mismatch,
 )
 from models._validation.plots import (
     plot_actual_missing,
@@ -126,6 +135,10 @@ __all__ = [
     "ValidationError",
     "bad_end_date",
     "check_choice",
+    "check_count",
+    "check_draws",
+    "check_horizon",
+    "check_interval",
     "check_rows",
     "check_transaction_counts",
     "empty_transactions",
@@ -163,6 +176,7 @@ __all__ = [
     "spark_date_format",
     "spark_not_installed",
     "spark_return_draws",
+    "time_unit_mismatch",
     "transaction_rule_error",
     "transactions_missing_columns",
     "unreadable_transactions",

@@ -160,7 +160,9 @@ def validate_spend_summary(
         f"must be a finite number > 0 for customers with {f} > 0",
         repeat & ~(np.isfinite(z) & (z > 0)),
         {f: x, m: data[m].to_numpy()},
-        "The Gamma-Gamma model needs positive mean repeat spend; drop returns-only customers "
-        "or choose a rule for negative amounts in rfm_summary.",
+        "The Gamma-Gamma model needs positive mean repeat spend. Zero-value purchases: build "
+        "the summary with rfm_summary(..., zero_amounts='drop'); returns: choose a rule with "
+        "negative_amounts=...; or fit and score only the customers with a positive "
+        "monetary_value.",
     )
     return {"x": x, "z": np.where(repeat, z, 0.0), "keep": repeat}

@@ -18,6 +18,7 @@ import pandas as pd
 
 from models import _draws, evaluate
 from models._patterns import unique_rows
+from models._stack import outside_stacklevel
 from models._validation import (
     ACTUAL_RULE,
     CAP_WARNING,
@@ -153,7 +154,7 @@ def _mixture(model, t, data, *, levels, tail_tol, n_max, need=None, keep=False, 
             warnings.warn(
                 FIXED_N_MAX_WARNING.format(n=int(unset.sum()), total=unset.size, n_max=n_max),
                 PredictiveTailWarning,
-                stacklevel=3,
+                stacklevel=outside_stacklevel(),
             )
     elif tail_tol is not None:
         short = result["tail"] >= tail_tol
@@ -166,7 +167,7 @@ def _mixture(model, t, data, *, levels, tail_tol, n_max, need=None, keep=False, 
                     n_max=N_MAX_CAP,
                 ),
                 PredictiveTailWarning,
-                stacklevel=3,
+                stacklevel=outside_stacklevel(),
             )
     if keep:
         width = int(result["last"].max()) + 1

@@ -17,6 +17,7 @@ import pandas as pd
 
 from models import _draws
 from models._patterns import unique_rows
+from models._stack import outside_stacklevel
 from models._validation import (
     CAP_WARNING,
     N_SAMPLES_MESSAGE,
@@ -75,7 +76,7 @@ def _sample_counts(pmf, params, t, patterns, u, pair):
                 n_max=purchases.N_MAX_CAP,
             ),
             PredictiveTailWarning,
-            stacklevel=3,
+            stacklevel=outside_stacklevel(),
         )
     return y
 
