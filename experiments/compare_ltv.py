@@ -13,6 +13,15 @@ actual holdout outcomes, segment flags, every method's predictions) and ``metric
 Every number in the report can be recomputed from ``predictions.csv`` (see
 :func:`score_predictions`).
 
+Any transaction file works (``--transactions``, ``--customer-id``, ``--date``, ``--amount``):
+without ``--calibration-end`` / ``--holdout-end`` it is split in half (the holdout ends on the
+last transaction, the calibration period halfway from the first purchase to that day), the
+bundled CDNOW sample at its published dates. Customers whose calibration repeat purchases are
+all worth 0 (kept by the default ``--zero-amounts keep``) have no positive spend for the
+Gamma-Gamma model: they are left out of every comparison, and the report says how many
+(``--zero-amounts drop`` counts zero-amount purchases as no purchase instead). Bad input ends
+the run with a one-line ``error: ...`` on stderr and exit status 2.
+
 Run: ``python -m experiments.compare_ltv --help``.
 """
 
@@ -26,7 +35,16 @@ import numpy as np
 import pandas as pd
 
 import models
-from experiments._common import Progress, add_data_arguments, collect, load_split, output_folder
+from experiments._common import (
+    Progress,
+    Split,
+    add_data_arguments,
+    collect,
+    exit_on_input_error,
+    is_spark,
+    load_split,
+    output_folder,
+)
 from experiments._report import Report
 from models import baseline, clv, evaluate, plots
 
@@ -38,21 +56,75 @@ PURCHASE_MODELS = {
 INTERVAL = 0.9
 SEGMENTS = ("one_time", "repeat", "top_decile", "lapsed")
 
+#: Report sentence on the customers left out for want of positive repeat spend.
+ZERO_SPEND_NOTE = (
+    "{n:,} customer(s) whose calibration repeat purchases are all worth 0 (first: {id_name}="
+    "{first}) are left out of every comparison: the Gamma-Gamma spend model needs positive "
+    "mean repeat spend. Pass --zero-amounts drop to count zero-amount purchases as no "
+    "purchase instead."
+)
+#: With Spark the summary is not filtered on the driver: the run stops and says what to do.
+ZERO_SPEND_SPARK = (
+    "{n:,} customer(s) have repeat purchases in calibration all worth 0, and the Gamma-Gamma "
+    "spend model needs positive mean repeat spend; pass --zero-amounts drop (zero-amount "
+    "purchases then do not count as purchases)."
+)
+
+
+def _margin(text: str) -> float:
+    """``--margin``: a fraction of revenue in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a fraction of revenue in (0, 1] (e.g. 0.3), got {text}"
+        )
+    return value
+
+
+def _model_list(text: str) -> str:
+    """``--models``: comma-separated keys of ``PURCHASE_MODELS`` (kept as given)."""
+    unknown = [key for key in text.split(",") if key not in PURCHASE_MODELS]
+    if unknown or not text:
+        raise argparse.ArgumentTypeError(
+            f"unknown model(s) {unknown}; choose from {', '.join(PURCHASE_MODELS)}"
+        )
+    return text
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options (``--help`` lists them)."""
     parser = argparse.ArgumentParser(
-        prog="python -m experiments.compare_ltv", description=__doc__.split("\n\n")[0]
+        prog="python -m experiments.compare_ltv",
+        description=__doc__.split("\n\n")[0],
+        epilog="Customers whose calibration repeat purchases are all worth 0 (kept as purchases "
+        "by --zero-amounts keep) are left out of every comparison, since the Gamma-Gamma spend "
+        "model needs positive spend; the report says how many (with --engine spark the run "
+        "stops instead and asks for --zero-amounts drop). Bad input (a missing file or column, "
+        "dates out of order, ...) prints one 'error: ...' line and exits with status 2.",
     )
     add_data_arguments(parser)
     parser.add_argument(
         "--margin",
-        type=float,
+        type=_margin,
         default=1.0,
         help="profit margin P as a fraction of revenue (default 1.0: revenue)",
     )
     parser.add_argument(
         "--models",
+        type=_model_list,
         default="bgnbd,pareto,mbgnbd",
         help="purchase models to fit (comma separated: bgnbd, pareto, mbgnbd)",
     )
@@ -62,9 +134,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="none",
         help="also fit every model with this Bayesian method",
     )
-    parser.add_argument("--chains", type=int, default=2, help="MCMC chains (with --bayes nuts)")
     parser.add_argument(
-        "--draws", type=int, default=500, help="parameter draws per chain (Laplace, NUTS or ADVI)"
+        "--chains", type=_positive_int, default=2, help="MCMC chains (with --bayes nuts)"
+    )
+    parser.add_argument(
+        "--draws",
+        type=_positive_int,
+        default=500,
+        help="parameter draws per chain (Laplace, NUTS or ADVI)",
     )
     parser.add_argument("--seed", type=int, default=20261124, help="random seed")
     parser.add_argument("--out", default="reports/compare_ltv", help="report folder")
@@ -79,7 +156,7 @@ def fit_models(cal: pd.DataFrame, args, progress: Progress) -> dict[str, tuple]:
     spend_draws = models.GammaGamma.from_dict(spend.to_dict()).sample_laplace(
         args.draws, random_seed=args.seed
     )
-    for key in args.models.split(","):
+    for key in args.models.split(","):  # checked by parse_args
         label, model_class = PURCHASE_MODELS[key]
         progress(f"fitting {label} by maximum likelihood (+ {args.draws} Laplace draws)")
         model = model_class().fit(cal).sample_laplace(args.draws, random_seed=args.seed + 1)
@@ -138,7 +215,8 @@ def predict(cal, fitted: dict, horizon: float, margin: float) -> pd.DataFrame:
 
 def baseline_predictions(cal: pd.DataFrame, horizon: float, margin: float) -> pd.DataFrame:
     """Every rule-of-thumb variant's predicted holdout purchases and value, per customer."""
-    tidy = baseline.all_variants(cal, horizon=horizon, margin=margin)
+    # An unnamed index comes back as column "customer_id", whatever the caller's id is named.
+    tidy = baseline.all_variants(cal.rename_axis(None), horizon=horizon, margin=margin)
     wide = tidy.pivot(
         index="customer_id", columns="variant", values=["predicted_purchases", "predicted_value"]
     )
@@ -203,10 +281,42 @@ def model_comparison(fitted: dict) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+def without_zero_spend(split: Split, progress: Progress) -> Split:
+    """The split without customers whose calibration repeat purchases are all worth 0.
+
+    The Gamma-Gamma model needs positive mean repeat spend (``monetary_value > 0`` when
+    ``frequency > 0``); such customers (possible with ``--zero-amounts keep``) are removed
+    from the calibration summary, the holdout and the transactions, so every method is
+    scored on the same customers. ``metadata["n_zero_spend_excluded"]`` counts them and
+    ``metadata["zero_spend_first"]`` names the first. A Spark summary with such customers is
+    refused (ValidationError) instead.
+    """
+    cal = split.calibration
+    if is_spark(cal):
+        n = cal.filter("frequency > 0 AND NOT (monetary_value > 0)").count()
+        if n:
+            raise models.ValidationError(ZERO_SPEND_SPARK.format(n=n))
+        return dataclasses.replace(split, metadata={**split.metadata, "n_zero_spend_excluded": 0})
+    zero = ((cal["frequency"] > 0) & ~(cal["monetary_value"] > 0)).to_numpy()
+    metadata = {**split.metadata, "n_zero_spend_excluded": int(zero.sum())}
+    if not zero.any():
+        return dataclasses.replace(split, metadata=metadata)
+    dropped = cal.index[zero]
+    metadata["zero_spend_first"] = dropped[0]
+    progress(
+        f"{zero.sum():,} customer(s) with repeat purchases all worth 0 left out (Gamma-Gamma "
+        "needs positive spend)"
+    )
+    transactions = split.transactions
+    if transactions is not None:
+        transactions = transactions[~transactions["customer_id"].isin(dropped)]
+    return Split(cal[~zero], split.holdout[~zero], metadata, transactions)
+
+
 def run(args: argparse.Namespace) -> dict:
     """Run the experiment; return the paths written and the headline metrics."""
     progress = Progress(args.quiet)
-    split = load_split(args, progress)
+    split = without_zero_spend(load_split(args, progress), progress)
     cal, hold = split.calibration, split.holdout
     horizon = float(split.metadata["holdout_length"])
     fitted = fit_models(cal, args, progress)
@@ -277,6 +387,14 @@ def write_report(predictions, scores, comparison, split, args) -> Report:
         f"margin with margin = {args.margin:g}"
         + (" (the default: revenue, no margin given)." if args.margin == 1.0 else ".")
     )
+    if split.metadata.get("n_zero_spend_excluded"):
+        report.text(
+            ZERO_SPEND_NOTE.format(
+                n=split.metadata["n_zero_spend_excluded"],
+                id_name=predictions.index.name or "customer_id",
+                first=split.metadata["zero_spend_first"],
+            )
+        )
     report.heading("Holdout value: who predicts best")
     report.text(
         f"Actual holdout value: {actual_total:,.2f}. Lowest mean absolute error per customer: "
@@ -369,8 +487,8 @@ def add_figures(report: Report, fitted: dict, split, predictions: pd.DataFrame, 
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command-line entry point."""
-    run(parse_args(argv))
+    """Command-line entry point: bad input prints ``error: ...`` and exits with status 2."""
+    exit_on_input_error(run, parse_args(argv))
 
 
 if __name__ == "__main__":

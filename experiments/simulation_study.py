@@ -50,7 +50,13 @@ from scipy import stats
 
 import models
 from experiments import _simulated_logs as logs
-from experiments._common import Progress, add_engine_arguments, output_folder, spark_session
+from experiments._common import (
+    Progress,
+    add_engine_arguments,
+    exit_on_input_error,
+    output_folder,
+    spark_session,
+)
 from experiments._report import Report
 from models import bgbb, bgnbd, gamma_gamma, mbgnbd, pareto_nbd
 
@@ -418,8 +424,8 @@ def write_report(folder: Path, fits: pd.DataFrame, summary: pd.DataFrame, args) 
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command-line entry point."""
-    run(parse_args(argv))
+    """Command-line entry point; bad input ends it with a one-line error (status 2)."""
+    exit_on_input_error(run, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -48,7 +48,13 @@ import numpy as np
 import pandas as pd
 
 from experiments import _spend_spark
-from experiments._common import Progress, add_data_arguments, is_spark, output_folder
+from experiments._common import (
+    Progress,
+    add_data_arguments,
+    exit_on_input_error,
+    is_spark,
+    output_folder,
+)
 from experiments._spend_model import (
     INTERVAL,
     PURCHASE_MODELS,
@@ -235,8 +241,8 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command-line entry point."""
-    run(parse_args(argv))
+    """Command-line entry point; bad input ends it with a one-line error (status 2)."""
+    exit_on_input_error(run, parse_args(argv))
 
 
 if __name__ == "__main__":

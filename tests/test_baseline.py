@@ -260,12 +260,58 @@ def test_errors_on_settings():
         baseline.rule_of_thumb(cal, variant="magic")
     with pytest.raises(ValidationError, match="lifetime applies to"):
         baseline.rule_of_thumb(cal, variant="classic", lifetime="retention")
-    with pytest.raises(ValidationError, match="margin must be a finite number >= 0"):
-        baseline.rule_of_thumb(cal, margin=-0.1)
+    for margin in (-0.1, 0, 1.5, np.nan, "30%"):
+        with pytest.raises(ValidationError, match="margin must be"):
+            baseline.rule_of_thumb(cal, margin=margin)
+        with pytest.raises(ValidationError, match="margin must be"):
+            baseline.all_variants(cal, 3.0, margin=margin)
+    with pytest.raises(ValidationError, match=r"margin must be a fraction of revenue in \(0, 1\]"):
+        baseline.rule_of_thumb(cal, margin=0)
+    with pytest.raises(ValidationError, match="horizon must be a finite number > 0, got nan"):
+        baseline.all_variants(cal, np.nan)
+    with pytest.raises(ValidationError, match="retention_period must be a finite number > 0"):
+        baseline.rule_of_thumb(cal, variant="retention", retention_period=np.inf)
     with pytest.raises(ValidationError, match="horizon must be a finite number > 0"):
         baseline.rule_of_thumb(cal).predict(cal, 0)
     with pytest.raises(ValidationError, match="segments applies to"):
         baseline.rule_of_thumb(cal, segments="x")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((-10, 2, 0.3, 3), r"S \(average order value\) must be a finite number >= 0, got -10"),
+        ((20, np.nan, 0.3, 3), r"C \(purchases per month\) must be a finite number >= 0"),
+        ((20, 1, 0, 36), r"P \(margin\) must be a fraction of revenue in \(0, 1\].*got 0\."),
+        ((20, 1, 1.2, 36), r"P \(margin\) must be a fraction of revenue in \(0, 1\].*got 1.2"),
+        ((20, 1, 1, np.inf), r"t \(lifetime in months\) must be a finite number >= 0, got inf"),
+        ((20, 1, 1, -1), r"t \(lifetime in months\) must be a finite number >= 0"),
+        (("$20", 1, 1, 36), "S must be a number, got '\\$20'"),
+        ((True, 1, 1, 36), "S must be a number, got True"),
+    ],
+)
+def test_ltv_checks_its_inputs(args, message):
+    with pytest.raises(ValidationError, match=message):
+        baseline.ltv(*args)
+
+
+def test_ltv_of_zero_ingredients_is_zero():
+    assert baseline.ltv(0.0, 1.0, 1.0, 36.0) == 0.0
+    assert baseline.ltv(20.0, 0.0, 1.0, 36.0) == 0.0
+    assert baseline.ltv(20.0, 1.0, 1.0, 0.0) == 0.0
+
+
+def test_retention_lifetime_refuses_what_is_not_a_rate():
+    for r in (np.nan, -0.1, 1.0, "high", None):
+        with pytest.raises(ValidationError, match="retention rate r must be"):
+            baseline.retention_lifetime(r)
+
+
+def test_all_variants_refuses_an_id_named_like_an_output_column():
+    with pytest.raises(ValidationError, match="index .* is named 'variant'"):
+        baseline.all_variants(_toy().rename_axis("variant"), 3.0)
+    out = baseline.all_variants(_toy().rename_axis("cust"), 3.0)
+    assert out.columns[0] == "cust"
 
 
 def test_error_on_mismatched_time_unit_and_duplicated_labels():

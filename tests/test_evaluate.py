@@ -156,6 +156,86 @@ def test_inputs_not_modified():
     pd.testing.assert_frame_equal(segments, seg_copy)
 
 
+# --- the metrics match customers by id ---------------------------------------------------------
+
+METRICS = {
+    "spearman": evaluate.spearman,
+    "normalized_gini": evaluate.normalized_gini,
+    "top_share_captured": evaluate.top_share_captured,
+    "coverage": lambda pred, act: evaluate.coverage(act, pred * 0.5, pred * 2.0),
+}
+
+
+@pytest.mark.parametrize("name", list(METRICS))
+def test_metric_is_aligned_on_customer_ids(name):
+    metric = METRICS[name]
+    pred, act = _random_pair(11)
+    order = np.random.default_rng(12).permutation(len(act))
+    value = metric(pred, act)
+    assert metric(pred, act.iloc[order]) == value
+    assert metric(pred.iloc[order], act) == pytest.approx(value, rel=1e-12)
+    assert metric(pred, act.sort_values()) == value
+    # plain arrays have no ids: taken by position (in the order of the Series, if any)
+    assert metric(pred.to_numpy(), act.to_numpy()) == value
+    assert metric(pred.iloc[order], act.to_numpy()[order]) == pytest.approx(value, rel=1e-12)
+    assert metric(pred.to_numpy(), act) == value
+
+
+def test_coverage_bounds_are_aligned_on_ids_too():
+    pred, act = _pair([1, 2, 3, 4], [1, 0, 0, 5])
+    lower = pd.Series([0.0, 1.0, 0.0, 0.0], index=IDS)
+    upper = pd.Series([2.0, 3.0, 0.0, 4.0], index=IDS)
+    assert evaluate.coverage(act, lower, upper) == 0.5  # a and c inside
+    assert evaluate.coverage(act, lower.iloc[::-1], upper.iloc[[2, 0, 3, 1]]) == 0.5
+    assert evaluate.coverage(act, lower - np.inf, upper + np.inf) == 1.0
+    # bounds as arrays (no ids) are taken in the order of actual, as notebook 02 passes them
+    assert evaluate.coverage(act, lower.to_numpy(), upper.to_numpy()) == 0.5
+    with pytest.raises(
+        ValidationError,
+        match=r"actual and upper must be indexed by the same customer ids; 1 id of actual is "
+        r"missing from upper \(first: customer_id='d'\)\. ",
+    ):
+        evaluate.coverage(act, lower, upper.drop("d"))
+    with pytest.raises(ValidationError, match="actual has 4, lower has 4, upper has 3"):
+        evaluate.coverage(act.to_numpy(), lower.to_numpy(), upper.to_numpy()[:3])
+
+
+@pytest.mark.parametrize("name", ["spearman", "normalized_gini", "top_share_captured"])
+def test_metric_refuses_different_customers(name):
+    metric = METRICS[name]
+    pred, act = _pair([1, 2, 3, 4], [0, 2, 2, 8])
+    other = act.rename(index={"c": "x", "d": "y"})
+    with pytest.raises(
+        ValidationError,
+        match=r"same customer ids; 2 ids of predicted are missing from actual \(first: "
+        r"customer_id='c'\); 2 ids of actual are missing from predicted \(first: "
+        r"customer_id='x'\)",
+    ):
+        metric(pred, other)
+    with pytest.raises(ValidationError, match=r"1 id of predicted is missing.*customer_id='b'"):
+        metric(pred, act.drop("b"))
+    with pytest.raises(ValidationError, match=r"must not repeat a customer.*customer_id='a'"):
+        metric(pred, pd.concat([act, act.iloc[:1]]))
+    with pytest.raises(ValidationError, match="predicted has 4, actual has 3"):
+        metric(pred.to_numpy(), act.to_numpy()[:3])
+
+
+def test_metric_input_errors():
+    pred, act = _pair([1, 2, 3, 4], [0, 2, 2, 8])
+    with pytest.raises(ValidationError, match="predicted has 4, actual has 3"):
+        evaluate.spearman(pred, act.to_numpy()[:3])
+    with pytest.raises(ValidationError, match=r"actual must be a finite.*customer_id='c'"):
+        evaluate.normalized_gini(pred, act.where(act.index != "c"))
+    with pytest.raises(ValidationError, match=r"predicted must be a finite.*row=1"):
+        evaluate.top_share_captured([1.0, np.inf], [1.0, 2.0])
+    with pytest.raises(ValidationError, match=r"lower must be a number.*customer_id='a'"):
+        evaluate.coverage(act, pred.where(pred > 1), pred)
+    with pytest.raises(ValidationError, match=r"share must be in \(0, 1\)"):
+        evaluate.top_share_captured(pred, act, share=1.5)
+    with pytest.raises(ValidationError, match=r"predicted must be one value per customer"):
+        evaluate.spearman(np.ones((2, 2)), np.ones(4))
+
+
 # --- segments ----------------------------------------------------------------------------------
 
 

@@ -19,6 +19,8 @@ import them from here (``from models._validation import X`` or ``_validation.X``
 - :mod:`models._validation.spark`: the Spark engine (:mod:`models._spark`);
 - :mod:`models._validation.arguments`: arguments of predictions and fits (horizons, counts,
   intervals, draws, time units);
+- :mod:`models._validation.evaluation`: evaluation metrics and the rule of thumb
+  (:mod:`models.evaluate`, :mod:`models.baseline`; import from the submodule);
 - :mod:`models._validation.plots`: the figures (:mod:`models.plots`);
 - :mod:`models._validation.predictive`: predictive distributions (:mod:`models.predictive`).
 """

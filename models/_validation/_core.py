@@ -108,9 +108,10 @@ def require_columns(data: pd.DataFrame, columns: Iterable[str], what: str = "dat
     """Raise when any of ``columns`` is missing, listing what is there."""
     missing = [c for c in columns if c not in data.columns]
     if missing:
+        example = f"{what}.rename(columns={{'your_name': {missing[0]!r}}})"
         raise ValidationError(
             f"{what} is missing column(s) {missing}; it has {list(data.columns)}. "
-            "Rename your columns or pass the column names explicitly."
+            f"Rename your columns to these names (e.g. {example})."
         )
 
 

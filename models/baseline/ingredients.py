@@ -46,6 +46,11 @@ from models._validation import (
     require_columns,
     validate_continuous_summary,
 )
+from models._validation.evaluation import (
+    margin_error,
+    not_a_number,
+    scalar_error,
+)
 
 __all__ = ["ltv", "months_per_unit", "retention_lifetime"]
 
@@ -66,15 +71,29 @@ def _time_unit(calibration: pd.DataFrame, time_unit: str | None) -> str:
     return unit
 
 
-def _positive_scalar(name: str, value, *, allow_zero: bool = False) -> float:
+def _number(name: str, value) -> float:
+    """``value`` as a float; refuses text, None, booleans and arrays."""
+    if isinstance(value, bool | np.bool_):
+        raise not_a_number(name, value)
     try:
-        value = float(value)
+        return float(value)
     except (TypeError, ValueError):
-        raise ValidationError(f"{name} must be a number, got {value!r}.") from None
-    ok = np.isfinite(value) and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValidationError(f"{name} must be a finite number {bound}, got {value}.")
+        raise not_a_number(name, value) from None
+
+
+def _positive_scalar(name: str, value, *, allow_zero: bool = False, what: str = "") -> float:
+    """``value`` as a finite float ``> 0`` (``>= 0`` with ``allow_zero``), else a clear error."""
+    value = _number(name, value)
+    if not (np.isfinite(value) and (value >= 0 if allow_zero else value > 0)):
+        raise scalar_error(name, value, ">= 0" if allow_zero else "> 0", what)
+    return value
+
+
+def _margin(value, name: str = "margin") -> float:
+    """The margin P: a finite fraction of revenue in ``(0, 1]``."""
+    value = _number(name, value)
+    if not (np.isfinite(value) and 0 < value <= 1):
+        raise margin_error(value, name)
     return value
 
 
@@ -186,13 +205,18 @@ def ltv(S: float, C: float, P: float, t: float) -> float:
     Parameters
     ----------
     S : float
-        Average order value.
+        Average order value, finite and >= 0.
     C : float
-        Purchases per month.
+        Purchases per month, finite and >= 0.
     P : float
-        Margin as a fraction of the order (1.0 for revenue).
+        Margin as a fraction of the order, in (0, 1] (1.0 for revenue).
     t : float
-        Lifetime in months.
+        Lifetime in months, finite and >= 0.
+
+    Raises
+    ------
+    models.ValidationError
+        When an input is not a number or is outside its range.
 
     Examples
     --------
@@ -201,16 +225,22 @@ def ltv(S: float, C: float, P: float, t: float) -> float:
     >>> ltv(20.0, 1.0, 1.0, 36.0)
     720.0
     """
-    return float(S) * float(C) * float(P) * float(t)
+    S = _positive_scalar("S", S, allow_zero=True, what="average order value")
+    C = _positive_scalar("C", C, allow_zero=True, what="purchases per month")
+    P = _margin(P, "P (margin)")
+    t = _positive_scalar("t", t, allow_zero=True, what="lifetime in months")
+    return S * C * P * t
 
 
 def retention_lifetime(r: float) -> float:
     """Expected lifetime ``1 / (1 - r)`` in periods for a retention rate ``r`` per period [GL].
 
+    ``r`` must be a number in [0, 1) (a rate of 1 would give an infinite lifetime).
+
     >>> retention_lifetime(0.75)
     4.0
     """
-    r = float(r)
+    r = _number("retention rate r", r)
     if not 0 <= r < 1:
         raise ValidationError(f"retention rate r must be in [0, 1), got {r}.")
     return 1.0 / (1.0 - r)

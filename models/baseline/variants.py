@@ -14,9 +14,11 @@ import numpy as np
 import pandas as pd
 
 from models._validation import ValidationError
+from models._validation.evaluation import index_name_taken
 from models.baseline.ingredients import (
     _customer_arrays,
     _lifetime,
+    _margin,
     _positive_scalar,
     _segment_labels,
     _time_unit,
@@ -30,6 +32,7 @@ __all__ = ["ALL_VARIANTS", "VARIANTS", "all_variants", "rule_of_thumb"]
 VARIANTS = ("classic", "retention", "per_segment", "per_customer", "basket_x_frequency")
 _LIFETIMES = ("observed", "retention")
 _CAPS = ("lifetime", "remaining")
+_TIDY_COLUMNS = ("variant", "predicted_purchases", "predicted_value", "ltv")
 
 
 def rule_of_thumb(
@@ -68,7 +71,9 @@ def rule_of_thumb(
     variant : str
         One of ``VARIANTS``.
     margin : float
-        P, the profit margin as a fraction of revenue; default 1.0 (value = revenue).
+        P, the profit margin as a fraction of revenue, in (0, 1]; default 1.0 (value =
+        revenue). As for :func:`models.customer_lifetime_value`, 0 is refused (it would make
+        every value 0).
     lifetime : {"observed", "retention"}, optional
         Lifetime of ``per_segment`` / ``per_customer`` (default ``"observed"``).
     retention_period : float
@@ -111,7 +116,7 @@ def rule_of_thumb(
         raise ValidationError(f"lifetime must be one of {list(_LIFETIMES)}, got {lifetime!r}.")
     if segments is not None and variant != "per_segment":
         raise ValidationError("segments applies to variant='per_segment' only.")
-    P = _positive_scalar("margin", margin, allow_zero=True)
+    P = _margin(margin)
     period = _positive_scalar("retention_period", retention_period)
     unit = _time_unit(calibration, time_unit)
     arrays = _customer_arrays(calibration, unit)
@@ -205,7 +210,11 @@ def all_variants(
         ``predicted_purchases``, ``predicted_value``, ``ltv`` (the customer's S x C x P x t;
         for ``basket_x_frequency`` t is the horizon); variants as in ``ALL_VARIANTS``.
     """
+    horizon = _positive_scalar("horizon", horizon)
+    margin = _margin(margin)
     id_name = calibration.index.name or "customer_id"
+    if id_name in _TIDY_COLUMNS:
+        raise index_name_taken(id_name, _TIDY_COLUMNS)
     pieces = []
     for name, kwargs in ALL_VARIANTS.items():
         extra = {"segments": segments} if kwargs["variant"] == "per_segment" else {}
@@ -230,5 +239,5 @@ def all_variants(
         frame.insert(0, "variant", name)
         pieces.append(frame.rename_axis(id_name).reset_index())
     out = pd.concat(pieces, ignore_index=True)
-    out.attrs.update(horizon=float(horizon), margin=float(margin), time_unit=rule.time_unit)
+    out.attrs.update(horizon=horizon, margin=margin, time_unit=rule.time_unit)
     return out

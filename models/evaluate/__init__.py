@@ -10,7 +10,8 @@ The parts, each with its references; import the names from here:
 - :mod:`models.evaluate.holdout`: :func:`scorecard` (overall and by segment) and
   :func:`segment_customers` (``SEGMENTS``);
 - :mod:`models.evaluate.metrics`: :func:`top_share_captured`, :func:`normalized_gini`,
-  :func:`spearman`, :func:`coverage` on plain arrays;
+  :func:`spearman`, :func:`coverage`, on Series aligned on their customer ids (or plain
+  arrays matched by position);
 - :mod:`models.evaluate.pit`: :func:`randomized_pit` and :func:`pit_coverage`, the
   calibration of predictive distributions of counts.
 """
