@@ -78,6 +78,15 @@ def pytensor_ops() -> Ops:
     def betaln(a, b):
         return pt.gammaln(a) + pt.gammaln(b) - pt.gammaln(a + b)
 
+    def logaddexp(a, b):
+        # pt.logaddexp is log(exp(a) + exp(b)): rewrites stabilise its value but not its
+        # gradient, NaN at |a| ~ 1000 (a customer with 2,000 purchases). Equal arguments
+        # (also equal infinities, where a - b is NaN) take (a + b) / 2 + ln 2: exact, with
+        # the gradient 1/2 for each.
+        larger = pt.maximum(a, b)
+        spread = pt.log1p(pt.exp(-pt.abs(a - b)))
+        return pt.switch(pt.eq(a, b), (a + b) / 2 + np.log(2.0), larger + spread)
+
     table = Ops(
         name="pytensor",
         log=pt.log,
@@ -86,7 +95,7 @@ def pytensor_ops() -> Ops:
         expm1=pt.expm1,
         gammaln=pt.gammaln,
         betaln=betaln,
-        logaddexp=pt.logaddexp,
+        logaddexp=logaddexp,
         log1mexp=pt.log1mexp,
         log_hyp2f1=_special.log_hyp2f1_pytensor,
         log_power_integral=lambda *args: _power_integral.log_power_integral_quadrature(

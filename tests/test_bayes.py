@@ -21,6 +21,7 @@ from models import _bayes
 from models._validation import ValidationError
 from models.bgnbd import BetaGeo
 from models.gamma_gamma import GammaGamma
+from models.mbgnbd import ModifiedBetaGeo
 from models.pareto_nbd import ParetoNBD
 
 # arviz warns once a day, on import, from a stamp file: whichever test imports it first
@@ -77,6 +78,39 @@ def test_numpy_and_pytensor_logliks_agree(cls, make_data):
         expected = cls._loglik(params, data, NUMPY)
         assert np.all(np.isfinite(expected))
         np.testing.assert_allclose(evaluate(*params.values()), expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("cls", [BetaGeo, ModifiedBetaGeo, ParetoNBD], ids=lambda c: c.__name__)
+def test_pytensor_gradient_is_finite_for_heavy_buyers(cls):
+    """2,000 purchases put logaddexp's arguments near -1000: value and gradient stay exact."""
+    import pytensor
+    import pytensor.tensor as pt
+
+    from models._ops import NUMPY, pytensor_ops
+
+    data = {
+        k: np.array(v)
+        for k, v in {"x": [2000.0, 3.0], "t_x": [38.5, 20.0], "T": [38.86] * 2}.items()
+    }
+    symbols = {name: pt.dscalar(name) for name in cls.PARAMS}
+    total = cls._loglik(symbols, data, pytensor_ops()).sum()
+    gradient = pytensor.grad(total, list(symbols.values()))
+    evaluate = pytensor.function(list(symbols.values()), [total, *gradient], mode="FAST_COMPILE")
+    point = {"r": 0.5, "alpha": 4.0, "a": 0.8, "b": 2.4, "s": 0.6, "beta": 11.0}
+    values = [point[name] for name in cls.PARAMS]
+    params = dict(zip(cls.PARAMS, values, strict=True))
+    value, *grad = evaluate(*values)
+    np.testing.assert_allclose(value, cls._loglik(params, data, NUMPY).sum(), rtol=1e-12)
+    for i, name in enumerate(cls.PARAMS):  # central differences of the numpy likelihood
+        step = 1e-6 * values[i]
+        up, down = dict(params), dict(params)
+        up[name] += step
+        down[name] -= step
+        numeric = (cls._loglik(up, data, NUMPY).sum() - cls._loglik(down, data, NUMPY).sum()) / (
+            2 * step
+        )
+        assert np.isfinite(grad[i])
+        np.testing.assert_allclose(grad[i], numeric, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("cls", CLASSES)
