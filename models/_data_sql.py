@@ -53,6 +53,13 @@ DIALECTS: dict[str, dict[str, str]] = {
     },
 }
 
+#: Regular expression matching date text that may end in a UTC offset or zone name (``Z``,
+#: ``+09:00``, ``-0500``, ``EST``): after its first ``:`` (the time's), a character other than
+#: a digit, ``:``, ``.`` or white space. Neither DuckDB nor Spark reads an offset after a date
+#: alone, so text without a ``:`` has none. The engines parse matching text as an instant and
+#: the rest, faster, as wall-clock time, which is taken as UTC.
+MAY_HAVE_ZONE = r":[0-9:.]*\s*[^0-9:.\s]"
+
 #: Period numbers per day, by merge_period.
 PERIODS_PER_DAY: dict[str | None, int] = {"D": 1, None: 86_400_000_000}
 

@@ -33,7 +33,9 @@ Amount rules, applied in this order:
 Customers left without any purchase are absent from the summary. Amounts are rounded to
 millionths of a currency unit and added exactly (as integers), so a summary does not depend on
 row order, input form or engine; amounts beyond 9e12 in absolute value are refused.
-Time-zone aware timestamps are taken in UTC. The output is sorted by customer id.
+Time-zone aware timestamps, and text dates with a UTC offset or zone (``+09:00``, ``-0500``,
+``Z`` or a name such as ``EST``), are taken in UTC; naive timestamps and text without one
+are UTC already. The output is sorted by customer id.
 """
 
 from __future__ import annotations
@@ -134,10 +136,12 @@ def rfm_summary(
         ``.parquet`` (globs allowed). Never modified.
     customer_id, date, amount : str
         Column names. Dates may be dates, timestamps (time-zone aware ones are taken in UTC)
-        or ISO strings.
+        or ISO strings (an offset such as ``+09:00`` or ``Z`` is read: the instant is taken
+        in UTC; text without one is UTC). Ids must be of one type (not 1 and ``"1"``).
     observation_end : date-like, optional
         Last day (with ``merge_period="D"``) or instant (with ``None``) observed, inclusive.
-        Default: the last transaction. Later transactions are an error.
+        Default: the last transaction. Later transactions are an error. Taken in UTC, as the
+        dates are.
     time_unit : {"D", "W", "M", "Y"}
         Unit of ``recency`` and ``T``: 1, 7, 365.2425 / 12 or 365.2425 days.
     merge_period : {"D", None}
@@ -148,7 +152,8 @@ def rfm_summary(
     negative_amounts : {"error", "drop", "net"}
         Rule for returns (see the module docstring).
     date_format : str, optional
-        ``strptime`` format for text or integer dates, e.g. ``"%Y%m%d"``.
+        ``strptime`` format for text or integer dates, e.g. ``"%Y%m%d"``; ``%z`` reads a
+        UTC offset (``+0900``, ``+09:00``).
     duckdb_config : mapping, optional
         DuckDB settings (e.g. ``{"memory_limit": "2GB", "temp_directory": "/tmp/x"}``).
 
@@ -165,9 +170,10 @@ def rfm_summary(
     Raises
     ------
     models.ValidationError
-        For missing columns, missing ids, missing or unparsable dates, non-numeric amounts,
-        negative amounts (unless a rule is chosen), dates after ``observation_end``, empty
-        input, or bad options; the message names the column, rule, count and first customer.
+        For missing columns, missing ids, ids of several types (an object column holding 1
+        and ``"1"``), missing or unparsable dates, non-numeric amounts, negative amounts
+        (unless a rule is chosen), dates after ``observation_end``, empty input, or bad
+        options; the message names the column, rule, count and first customer.
     """
     _check_options(time_unit, merge_period, zero_amounts, negative_amounts)
     end = _parse_end("observation_end", observation_end)

@@ -28,6 +28,8 @@ _JAVA_PATTERNS = {
     "j": "DDD",
     "I": "hh",
     "p": "a",
+    # A UTC offset, as strptime's %z reads it: +HH:MM, +HHMM or +HH.
+    "z": "[xxx][xx][x]",
 }
 
 
@@ -68,6 +70,33 @@ def java_pattern(date_format: str) -> str:
     return "".join(out)
 
 
+def _utc_wall_clock(instant: str) -> str:
+    """SQL for the UTC wall-clock ``TIMESTAMP_NTZ`` of ``TIMESTAMP`` (instant) ``instant``."""
+    return f"timestampadd(MICROSECOND, unix_micros({instant}), {_EPOCH_NTZ})"
+
+
+def text_timestamp(text: str, date_format: str | None = None) -> str:
+    """SQL for the UTC wall-clock ``TIMESTAMP_NTZ`` of string SQL ``text``; NULL if unparsable.
+
+    As DuckDB's (:func:`models._data_duckdb.text_timestamp`), whatever the session time zone:
+    text with a UTC offset or zone is that instant in UTC, text without one is wall-clock
+    time already. Casting to ``TIMESTAMP_NTZ`` drops an offset, and casting to ``TIMESTAMP``
+    reads text without one in the session time zone, so text that may hold one
+    (:data:`models._data_sql.MAY_HAVE_ZONE`) is read as an instant and the rest as
+    wall-clock time.
+    """
+    if date_format is not None:
+        parsed = f"try_to_timestamp({text}, {_string_literal(java_pattern(date_format))})"
+        if "%z" in date_format:
+            return _utc_wall_clock(parsed)
+        return f"CAST({parsed} AS TIMESTAMP_NTZ)"
+    return (
+        f"CASE WHEN {text} RLIKE {_string_literal(sql.MAY_HAVE_ZONE)} "
+        f"THEN {_utc_wall_clock(f'try_cast({text} AS TIMESTAMP)')} "
+        f"ELSE try_cast({text} AS TIMESTAMP_NTZ) END"
+    )
+
+
 class SparkEngine:
     """The caller's Spark DataFrame of transactions, checked and summarised in Spark.
 
@@ -94,16 +123,13 @@ class SparkEngine:
         id_, date, amount = (_quote(self.columns[k]) for k in ("customer_id", "date", "amount"))
         kind = types[self.columns["date"]]
         if isinstance(kind, T.TimestampType):  # an instant: its UTC wall-clock time
-            ts = f"timestampadd(MICROSECOND, unix_micros({date}), {_EPOCH_NTZ})"
+            ts = _utc_wall_clock(date)
         elif isinstance(kind, T.TimestampNTZType):
             ts = date
         elif isinstance(kind, T.DateType):
             ts = f"CAST({date} AS TIMESTAMP_NTZ)"
-        elif date_format is not None:
-            pattern = _string_literal(java_pattern(date_format))
-            ts = f"CAST(try_to_timestamp(CAST({date} AS STRING), {pattern}) AS TIMESTAMP_NTZ)"
         else:
-            ts = f"try_cast(CAST({date} AS STRING) AS TIMESTAMP_NTZ)"
+            ts = text_timestamp(f"CAST({date} AS STRING)", date_format)
         self.expressions = {
             "id": id_,
             "date": date,

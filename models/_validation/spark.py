@@ -63,7 +63,7 @@ def spark_date_format(directive: str, date_format: str) -> ValidationError:
     """Error for a strptime directive the Spark engine cannot translate."""
     return ValidationError(
         f"date_format {date_format!r} uses {directive}, which the Spark engine cannot "
-        "translate; use %Y %m %d %H %M %S %f %y %b %B %j %I %p, or parse the dates in Spark "
+        "translate; use %Y %m %d %H %M %S %f %y %b %B %j %I %p %z, or parse the dates in Spark "
         "first (to_timestamp)."
     )
 

@@ -175,6 +175,35 @@ def check_transaction_counts(
             )
 
 
+def mixed_id_types(
+    column: str, kinds: Mapping[str, int], n_bad: int, n_rows: int, first
+) -> ValidationError:
+    """Error for ids of several Python types in one column (``1`` and ``'1'`` would merge).
+
+    ``kinds`` maps each type name to its number of rows, the most common first; ``n_bad``
+    rows are not of that type and ``first`` is the first of them.
+    """
+    found = ", ".join(f"{kind} in {count} row{'s' * (count != 1)}" for kind, count in kinds.items())
+    return transaction_rule_error(
+        column,
+        f"must hold ids of one type (found {found}): mixed types merge different customers "
+        "such as 1 and '1'",
+        n_bad,
+        n_rows,
+        {column: first},
+        "Convert the column to one type first, e.g. with .astype(str) or .astype('int64').",
+    )
+
+
+def polars_object_ids(column: str) -> ValidationError:
+    """Error for a polars ``Object`` id column, which reaches the engine as memory addresses."""
+    return ValidationError(
+        f"{column} is a polars Object column, which cannot be read (its values would arrive as "
+        "memory addresses, one customer per row). Cast it first, e.g. with "
+        f"pl.col({column!r}).cast(pl.String) or .cast(pl.Int64)."
+    )
+
+
 def missing_file(path) -> ValidationError:
     """Error for a transactions path that does not exist."""
     return ValidationError(f"transactions file {str(path)!r} does not exist.")
