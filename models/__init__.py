@@ -8,7 +8,13 @@ from models._validation import ConvergenceError, NotFittedError, ValidationError
 from models.bgbb import BetaGeoBetaBinom
 from models.bgnbd import BetaGeo
 from models.clv import customer_lifetime_value, residual_lifetime_value
-from models.data import CalibrationHoldout, calibration_holdout, rfm_summary
+from models.data import (
+    CalibrationHoldout,
+    calibration_holdout,
+    discrete_calibration_holdout,
+    discrete_summary,
+    rfm_summary,
+)
 from models.gamma_gamma import GammaGamma, SpendFrequencyCorrelationWarning
 from models.mbgnbd import ModifiedBetaGeo
 from models.pareto_nbd import ParetoNBD
@@ -33,6 +39,8 @@ __all__ = [
     "clv",
     "customer_lifetime_value",
     "datasets",
+    "discrete_calibration_holdout",
+    "discrete_summary",
     "evaluate",
     "plots",
     "predictive",

@@ -88,13 +88,45 @@ def _period(stamp: pd.Timestamp, merge_period: str | None) -> int:
     """Integer period number of a timestamp (see :mod:`models._data_sql`)."""
     if merge_period == "D":
         return int((stamp.normalize() - _EPOCH).days)
+    if merge_period == "W":  # Monday weeks: 1970-01-01 (day 0) is a Thursday
+        return (int((stamp.normalize() - _EPOCH).days) + 3) // 7
+    if merge_period == "M":
+        return stamp.year * 12 + stamp.month - 1
+    if merge_period == "Y":
+        return stamp.year
     return int((stamp - _EPOCH) // pd.Timedelta(microseconds=1))
 
 
 def _period_to_timestamp(period: int, merge_period: str | None) -> pd.Timestamp:
+    """The first instant of period number ``period`` (inverse of :func:`_period`)."""
     if merge_period == "D":
         return _EPOCH + pd.Timedelta(days=int(period))
+    if merge_period == "W":
+        return _EPOCH + pd.Timedelta(days=7 * int(period) - 3)
+    if merge_period == "M":
+        return pd.Timestamp(year=int(period) // 12, month=int(period) % 12 + 1, day=1)
+    if merge_period == "Y":
+        return pd.Timestamp(year=int(period), month=1, day=1)
     return _EPOCH + pd.Timedelta(microseconds=int(period))
+
+
+def _period_end(period: int, merge_period: str | None) -> pd.Timestamp:
+    """The last day of a calendar period (week, month, year); else as :func:`_period_to_timestamp`.
+
+    Ends of calendar periods are reported as the last day they cover, so an
+    ``observation_end`` of 2001 reads 2001-12-31 (inclusive, as the end dates given).
+    """
+    if merge_period in sql.CALENDAR_PERIODS:
+        return _period_to_timestamp(int(period) + 1, merge_period) - pd.Timedelta(days=1)
+    return _period_to_timestamp(period, merge_period)
+
+
+def _period_text(period: int, merge_period: str | None) -> str:
+    """A period for messages: its date (day, instant) or its calendar span (week, month, year)."""
+    if merge_period in sql.CALENDAR_PERIODS:
+        start = _period_to_timestamp(period, merge_period)
+        return str(pd.Period(start, freq={"W": "W-SUN", "M": "M", "Y": "Y"}[merge_period]))
+    return _text(_period_to_timestamp(period, merge_period))
 
 
 def _validate(engine, end, *, end_name, allow_negative) -> int:
@@ -130,8 +162,8 @@ def _validate(engine, end, *, end_name, allow_negative) -> int:
     if end_period is None:
         return int(counts["last_period"])
     if end_period < engine.first_period:
-        first_seen = _period_to_timestamp(engine.first_period, merge_period)
-        raise v.end_before_data(end_name, _text(end), _text(first_seen))
+        first_seen = _period_text(engine.first_period, merge_period)
+        raise v.end_before_data(end_name, _text(end), first_seen)
     v.check_transaction_counts(counts, allow_negative=True, end=_text(end), **checks)
     return end_period
 

@@ -17,10 +17,13 @@ engine. The sums are 64-bit (``BIGINT``) when the counts query proves that no su
 3.6 s against 6.2 s, local[2]) and DuckDB the same.
 
 A *period* is the unit purchases are merged in: a calendar day (``merge_period="D"``, the
-integer day number since 1970-01-01) or the exact timestamp (``merge_period=None``, integer
-microseconds since 1970-01-01; transactions with identical timestamps are one purchase).
-Period numbers are integers, so every comparison with an end date is exact;
-:data:`PERIODS_PER_DAY` converts period differences to days.
+integer day number since 1970-01-01), the exact timestamp (``merge_period=None``, integer
+microseconds since 1970-01-01; transactions with identical timestamps are one purchase), or a
+calendar week, month or year (:data:`CALENDAR_PERIODS`: ``"W"``, weeks from Monday, numbered
+``floor((day number + 3) / 7)`` since 1970-01-01 is a Thursday; ``"M"``, ``12 * year + month -
+1``; ``"Y"``, the year). Period numbers are integers, so every comparison with an end date is
+exact; :data:`PERIODS_PER_DAY` converts period differences to days, and differences of
+calendar periods are whole numbers of those periods (the output unit).
 """
 
 from __future__ import annotations
@@ -39,6 +42,13 @@ DIALECTS: dict[str, dict[str, str]] = {
         "day_start": "CAST(CAST({x} AS DATE) AS TIMESTAMP)",
         "day_to_timestamp": "CAST(DATE '1970-01-01' + CAST({x} AS INTEGER) AS TIMESTAMP)",
         "micros_to_timestamp": "make_timestamp({x})",
+        # Calendar periods: Monday weeks (day 0, 1970-01-01, is a Thursday), months, years.
+        "week_number": (
+            "CAST(floor((datediff('day', DATE '1970-01-01', CAST({x} AS DATE)) + 3) / 7)"
+            " AS INTEGER)"
+        ),
+        "month_number": "CAST(year({x}) * 12 + month({x}) - 1 AS INTEGER)",
+        "year_number": "CAST(year({x}) AS INTEGER)",
     },
     "spark": {
         "day_number": "datediff(CAST({x} AS DATE), DATE '1970-01-01')",
@@ -50,6 +60,11 @@ DIALECTS: dict[str, dict[str, str]] = {
         "micros_to_timestamp": (
             "timestampadd(MICROSECOND, {x}, TIMESTAMP_NTZ '1970-01-01 00:00:00')"
         ),
+        "week_number": (
+            "CAST(floor((datediff(CAST({x} AS DATE), DATE '1970-01-01') + 3) / 7) AS INT)"
+        ),
+        "month_number": "(year({x}) * 12 + month({x}) - 1)",
+        "year_number": "year({x})",
     },
 }
 
@@ -60,8 +75,12 @@ DIALECTS: dict[str, dict[str, str]] = {
 #: the rest, faster, as wall-clock time, which is taken as UTC.
 MAY_HAVE_ZONE = r":[0-9:.]*\s*[^0-9:.\s]"
 
-#: Period numbers per day, by merge_period.
+#: Period numbers per day, by merge_period (day and exact-timestamp periods only).
 PERIODS_PER_DAY: dict[str | None, int] = {"D": 1, None: 86_400_000_000}
+
+#: Calendar merge periods (weeks from Monday, months, years) and their number functions.
+#: Durations between them are whole numbers of the period itself.
+CALENDAR_PERIODS: dict[str, str] = {"W": "week_number", "M": "month_number", "Y": "year_number"}
 
 #: Amounts are summed in whole units of 1 / MICROS of a currency unit.
 MICROS = 1_000_000
@@ -80,6 +99,8 @@ def _call(dialect: str, function: str, argument: str, by: str = "") -> str:
 
 def period_expression(ts: str, merge_period: str | None, dialect: str = "duckdb") -> str:
     """SQL for the integer period number of timestamp expression ``ts``."""
+    if merge_period in CALENDAR_PERIODS:
+        return _call(dialect, CALENDAR_PERIODS[merge_period], ts)
     function = "day_number" if merge_period == "D" else "epoch_micros"
     return _call(dialect, function, ts)
 
@@ -211,7 +232,8 @@ def summary_sql(
     end : int
         Period number of the observation (calibration) end; later periods count as holdout.
     unit_days : float
-        Days per output time unit.
+        Days per output time unit (ignored for a calendar ``merge_period``: durations are
+        then whole numbers of that period).
     merge_period, zero_amounts, negative_amounts : str
         As in :func:`models.data.rfm_summary`.
     dialect : {"duckdb", "spark"}
@@ -227,7 +249,9 @@ def summary_sql(
         Take ``first_purchase`` as the start of the first period instead of the earliest
         timestamp in it, which spares the per-period ``MIN(ts)``. Exact when every timestamp
         is the start of its period: always with ``merge_period=None``, and with ``"D"`` when
-        every timestamp is at midnight (``timed_rows`` of the counts query is 0).
+        every timestamp is at midnight (``timed_rows`` of the counts query is 0). Ignored for
+        calendar periods (weeks, months, years), whose first purchase is the earliest
+        timestamp.
     sum_type : {"DECIMAL(38, 0)", "BIGINT"}
         Integer type the micro-unit amounts are summed in. ``BIGINT`` is faster but only safe
         when :func:`summary_settings` says so; the default is safe for any valid input.
@@ -235,7 +259,8 @@ def summary_sql(
     period = period_expression("ts", merge_period, dialect)
     row_filter = "amount >= 0" if negative_amounts == "drop" else "1 = 1"
     period_filter = "value > 0" if zero_amounts == "drop" else "value >= 0"
-    if first_purchase_from_period:
+    calendar = merge_period in CALENDAR_PERIODS
+    if first_purchase_from_period and not calendar:
         to_timestamp = "day_to_timestamp" if merge_period == "D" else "micros_to_timestamp"
         first_ts, first_purchase = "", _call(dialect, to_timestamp, "MIN(p)")
     else:
@@ -251,7 +276,7 @@ def summary_sql(
         period_filter=period_filter,
         end=end_literal,
         first_value=_call(dialect, "value_at_min", "value", "p"),
-        unit=_literal(float(PERIODS_PER_DAY[merge_period] * unit_days)),
+        unit=_literal(1.0 if calendar else float(PERIODS_PER_DAY[merge_period] * unit_days)),
         micro_units=_MICRO_UNITS.format(sum_type=sum_type),
         micros=micros,
         order="\nORDER BY customer_id" if order_by_id else "",
@@ -263,13 +288,15 @@ def summary_settings(counts: Mapping[str, Any], merge_period: str | None) -> dic
     """The fastest exact :func:`summary_sql` options for data with these rule ``counts``.
 
     ``counts`` is the row of :func:`counts_sql` over the same input, validated. The first
-    purchase comes from period numbers when no timestamp lies inside a day, and the sums are
-    64-bit when ``n_rows`` amounts of the largest size cannot overflow them.
+    purchase comes from period numbers when no timestamp lies inside a day (days and exact
+    timestamps only), and the sums are 64-bit when ``n_rows`` amounts of the largest size
+    cannot overflow them.
     """
     n_rows, largest = int(counts["n_rows"]), float(counts["largest_amount"] or 0.0)
     bound = n_rows * (largest * MICROS + 1.0)
+    from_period = merge_period is None or (merge_period == "D" and not counts["timed_rows"])
     return {
-        "first_purchase_from_period": merge_period is None or not counts["timed_rows"],
+        "first_purchase_from_period": from_period,
         "sum_type": "BIGINT" if bound < 2.0**62 else "DECIMAL(38, 0)",
     }
 

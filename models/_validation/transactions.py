@@ -215,3 +215,22 @@ def unreadable_transactions(detail: str) -> ValidationError:
         f"transactions could not be read: {detail.rstrip('.')}. Check the file and the column "
         "types."
     )
+
+
+def calendar_time_unit(merge_period: str, time_unit) -> ValidationError:
+    """Error for a time unit other than the calendar merge period (week, month, year)."""
+    return ValidationError(
+        f"time_unit must be {merge_period!r} with merge_period={merge_period!r}: purchases are "
+        "merged per calendar period, so recency and T are whole numbers of that period; got "
+        f"time_unit={_format_value(time_unit)}. Omit time_unit, or merge by day "
+        "(merge_period='D') to get durations in another unit."
+    )
+
+
+def no_opportunities(n_customers: int, end) -> ValidationError:
+    """Error for a discrete summary in which no customer has an opportunity to repeat."""
+    return ValidationError(
+        f"no customer has a purchase opportunity after the first: all {n_customers} customers "
+        f"first bought in the last period ({end}), so periods would be 0. Pass a later "
+        "observation_end (calibration_end), or filter the transactions first."
+    )
