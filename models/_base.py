@@ -32,8 +32,8 @@ from models._patterns import compress_patterns, evaluate_on_patterns
 from models._validation import (
     NotFittedError,
     ValidationError,
-    check_draws,
     check_interval,
+    check_positive_whole,
     time_unit_mismatch,
     validate_continuous_summary,
     validate_positive_integer_weights,
@@ -252,7 +252,7 @@ class BaseModel:
         self
         """
         self._require_fitted()
-        check_draws(draws)
+        check_positive_whole(draws, "draws", 2000)
         if self.cov_log_ is None:
             raise ValidationError("This fit has no covariance matrix to draw from.")
         rng = np.random.default_rng(random_seed)

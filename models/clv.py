@@ -17,9 +17,10 @@ default 1.0, i.e. revenue). Two quantities:
       RLV = margin * E[spend] * DERT,   DERT = int_0^inf e^(-delta t) dE[Y(t)]
           = int_0^inf delta e^(-delta t) E[Y(t)] dt  (by parts)
 
-  evaluated by Gauss-Laguerre quadrature, ``DERT ~ sum_i w_i E[Y(u_i / delta)]``: one
-  mechanism for every purchase model (for the Pareto/NBD it reproduces the closed-form DERT of
-  Fader, Hardie & Lee 2005, JMR eq. 2).
+  evaluated as ``DERT ~ sum_i w_i E[Y(u_i / delta)]`` with ``u = delta t`` and the
+  midpoint rule in ``ln u`` (:func:`_dert_nodes`): one mechanism for every purchase model
+  (for the Pareto/NBD it reproduces the closed-form DERT of Fader, Hardie & Lee 2005, JMR
+  eq. 2).
 
 Uncertainty: every quantity is computed per parameter draw. Purchase-model and spend-model
 draws are *paired* (draw i of one with draw i of the other), never averaged first, so the
@@ -38,12 +39,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from numpy.polynomial.laguerre import laggauss
 
 from models import _draws, _spark
 from models._patterns import summarize_by_pattern, unique_rows
 from models._units import unit_days, unit_ratio
-from models._validation import ValidationError
+from models._validation import ValidationError, check_positive_whole
 
 
 def _time_unit(model, data: pd.DataFrame, time_unit: str | None) -> str:
@@ -278,17 +278,33 @@ def residual_lifetime_value(
     discount_period: str = "Y",
     margin: float = 1.0,
     time_unit: str | None = None,
-    n_nodes: int = 64,
+    n_nodes: int = 28,
     interval: float | None = None,
     return_draws: bool = False,
 ):
     """Discounted value of each customer's whole remaining lifetime (DERT x spend x margin).
 
-    ``DERT = sum_i w_i E[Y(u_i / delta)]`` over ``n_nodes`` Gauss-Laguerre nodes ``u_i``,
-    where ``delta = ln(1 + discount_rate)`` per ``discount_period``, converted to the summary's
-    time unit. 64 nodes give about 1e-7 relative accuracy on CDNOW; raise ``n_nodes`` for more.
-    Parameters as in :func:`customer_lifetime_value`.
+    ``DERT = int_0^inf e^(-u) E[Y(u / delta)] du ~ sum_i w_i E[Y(u_i / delta)]`` over
+    ``n_nodes`` nodes of the midpoint rule in ``ln u`` (:func:`_dert_nodes`), where
+    ``delta = ln(1 + discount_rate)`` per ``discount_period``, converted to the summary's time
+    unit. The error depends on the discount over a customer's time scale (``delta`` times
+    ``alpha + T`` or ``beta + T``), not on the unit. Worst relative error measured on CDNOW
+    (weekly; Pareto/NBD against the closed-form DERT, BG/NBD and MBG/NBD against 200 nodes
+    and adaptive quadrature, every customer plus ``T = 0.001`` and 2,000-purchase ones):
+
+    ========  ==============  ===========  =============
+    n_nodes   1-30 % a year   0.1 % a year 0.01 % a year
+    ========  ==============  ===========  =============
+    28        6e-8            3e-6         2e-5
+    40        7e-10           5e-9         2e-7
+    64        3e-13           2e-12        4e-12
+    ========  ==============  ===========  =============
+
+    Raise ``n_nodes`` for more accuracy or lower rates; the time grows about linearly (BG/NBD
+    and MBG/NBD evaluate E[Y] more slowly at horizons under 1 % of ``alpha``, which the extra
+    nodes reach). Other parameters as in :func:`customer_lifetime_value`.
     """
+    nodes, weights = _dert_nodes(n_nodes)
     if _spark.is_spark_dataframe(data):  # per-customer values computed in Spark
         return _spark.lifetime_value(
             residual_lifetime_value,
@@ -313,11 +329,6 @@ def residual_lifetime_value(
         )
     unit = _time_unit(purchase_model, data, time_unit)
     delta = np.log1p(discount_rate) / unit_ratio(discount_period, unit)
-    nodes, weights = laggauss(n_nodes)
-    # Nodes whose weight cannot reach the sum (E[X] grows at most linearly in u) only cost
-    # time at absurd horizons: with 64 nodes this drops the 32 beyond u = 41 (up to u = 227).
-    keep = weights * np.maximum(nodes, 1.0) > 1e-16
-    nodes, weights = nodes[keep], weights[keep]
     params_p, params_s = _paired_draws(purchase_model, spend_model)
     purchases, spend, arrays = _evaluators(purchase_model, spend_model, params_p, params_s, data)
 
@@ -336,6 +347,37 @@ def residual_lifetime_value(
         "residual_value",
         nodes.size,
     )
+
+
+#: The DERT rule's nodes lie in ``ln u <= 3.8`` (``e^-u < 3e-20`` beyond), ``n`` of them spaced
+#: ``_DERT_SPREAD / sqrt(n)`` apart, so that the range (``_DERT_SPREAD sqrt(n)``) and the
+#: resolution grow together as ``n_nodes`` is raised.
+_LOG_U_TOP, _DERT_SPREAD = 3.8, 2.2
+
+
+def _dert_nodes(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes ``u_i`` and weights ``w_i`` with ``sum_i w_i f(u_i) ~ int_0^inf e^(-u) f(u) du``.
+
+    With ``u = e^v`` the integral is ``int e^(v - e^v) f(e^v) dv`` over the real line; the
+    rule is the midpoint rule on ``n_nodes`` equal cells of width ``h`` below
+    ``v = ln 45``: nodes ``u_i = e^(v_i)``, weights ``h e^(v_i - u_i)``, finite for any
+    ``n_nodes``. Below the lowest cell, ``u < u_low``, ``f`` is taken linear (``E[Y(t)]`` is
+    ``t E[Y]'(0) + O(t^2)``), which adds ``u_low^2 / (2 u_0)`` to the first weight. For an
+    integrand analytic in a strip around the real line, as ``E[Y(u / delta)]`` is for every
+    purchase model here, the error of such a rule falls like ``exp(-pi^2 / h)``, and the rise
+    of ``E[Y]`` over the model's time scale is only a shift in ``v``: low rates need a wider
+    range, not a finer step. Gauss-Laguerre in ``u`` (used before) converged only slowly at low
+    rates (2.7e-4 relative error at 1 % a year with 64 nodes on CDNOW), and numpy's weights
+    are NaN from 187 nodes on.
+    """
+    check_positive_whole(n_nodes, "n_nodes", 28)
+    step = _DERT_SPREAD / np.sqrt(n_nodes)
+    low = _LOG_U_TOP - step * n_nodes
+    log_u = low + step * (np.arange(n_nodes) + 0.5)
+    nodes = np.exp(log_u)
+    weights = step * np.exp(log_u - nodes)
+    weights[0] += np.exp(2 * low) / (2 * nodes[0])  # int_0^(e^low) e^-u f(u_0) u / u_0 du
+    return nodes, weights
 
 
 def _horizon_axis(horizons: np.ndarray) -> np.ndarray:

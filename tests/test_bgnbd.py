@@ -317,7 +317,7 @@ EXTREME_NEW_CUSTOMER = [
     (2.5, 1.0, 0.5 + 1e-9, 3.0, 1e3),  # s = r - a + 1 next to 3: the 1 - z terms have poles
     (2.5, 1.0, 0.52, 3.0, 1e3),  # 0.02 from 3: the 1 - z continuation is used
     (0.010723542175, 1.0, 0.010723552175, 1.2521, 1.5666e6),  # s = 1 - 1e-8, huge w
-    (31.0, 40.0, 0.8, 33.0, 9e4),  # a frequent CDNOW buyer at the last Laguerre node of clv
+    (31.0, 40.0, 0.8, 33.0, 9e4),  # a frequent CDNOW buyer at a long DERT horizon of clv
     (1e3, 1.0, 2.0, 1e-2, 1.0),
     (1e-3, 1e-3, 1e3, 1e3, 1e-6),
 ]

@@ -180,3 +180,40 @@ def test_value_over_draws_is_the_discounted_sum_of_step_increments(cdnow, monkey
     spend = gg.conditional_expected_average_spend(cdnow, return_draws=True).to_numpy()
     expected = np.tensordot(discount, increments, axes=1) * spend
     np.testing.assert_allclose(value, expected, rtol=1e-12)
+
+
+def test_residual_value_with_many_nodes_is_finite(cdnow, fitted):
+    # numpy's laggauss(187+) has NaN weights, which used to drop every node: all zeros.
+    bg, gg = fitted
+    many = clv.residual_lifetime_value(bg, gg, cdnow, discount_rate=0.1, n_nodes=200)
+    fewer = clv.residual_lifetime_value(bg, gg, cdnow, discount_rate=0.1, n_nodes=128)
+    assert np.isfinite(many).all() and (many > 0).all()
+    np.testing.assert_allclose(many.to_numpy(), fewer.to_numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("rate", [0.01, 0.15])
+@pytest.mark.parametrize(("n_nodes", "rtol"), [(28, 6e-8), (40, 7e-10)])
+def test_residual_value_accuracy_as_documented(cdnow, rate, n_nodes, rtol):
+    """RLV = margin x spend x closed-form DERT (FHL05 JMR eq. 2) to the docstring's accuracy,
+    also for a customer seen for 0.001 weeks and one with 2,000 purchases."""
+    extremes = pd.DataFrame(
+        {"frequency": [1.0, 2000.0], "recency": [1e-3, 38.5], "T": [1e-3, 38.86]},
+        index=pd.Index([-1, -2], name="customer_id"),
+    ).assign(monetary_value=20.0)
+    data = pd.concat([cdnow, extremes])
+    data.attrs["time_unit"] = "W"
+    pnbd = models.ParetoNBD().fit(cdnow)
+    gg = GammaGamma().fit(cdnow)
+    residual = clv.residual_lifetime_value(
+        pnbd, gg, data, discount_rate=rate, margin=0.3, n_nodes=n_nodes
+    )
+    delta = np.log1p(rate) / unit_ratio("Y", "W")
+    closed = 0.3 * pnbd.dert(delta, data) * gg.conditional_expected_average_spend(data)
+    np.testing.assert_allclose(residual.to_numpy(), closed.to_numpy(), rtol=rtol)
+
+
+@pytest.mark.parametrize("n_nodes", [0, -3, 2.5, 64.0, True, "64", None])
+def test_residual_value_refuses_bad_node_counts(cdnow, fitted, n_nodes):
+    bg, gg = fitted
+    with pytest.raises(ValidationError, match="n_nodes must be a whole number >= 1"):
+        clv.residual_lifetime_value(bg, gg, cdnow, discount_rate=0.1, n_nodes=n_nodes)

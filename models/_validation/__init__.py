@@ -37,9 +37,9 @@ from models._validation._core import (
 )
 from models._validation.arguments import (
     check_count,
-    check_draws,
     check_horizon,
     check_interval,
+    check_positive_whole,
     time_unit_mismatch,
 )
 from models._validation.plots import (
@@ -143,9 +143,9 @@ __all__ = [
     "calendar_time_unit",
     "check_choice",
     "check_count",
-    "check_draws",
     "check_horizon",
     "check_interval",
+    "check_positive_whole",
     "check_rows",
     "check_transaction_counts",
     "empty_transactions",

@@ -1,4 +1,4 @@
-"""Checks of the arguments of predictions and fits: horizons, counts, intervals, draws, units.
+"""Checks of the arguments of predictions and fits: horizons, counts, intervals, units.
 
 Each check raises a :class:`~models._validation._core.ValidationError` that names the
 argument, the rule and the first value breaking it, and returns nothing: the caller goes on
@@ -67,10 +67,12 @@ def check_interval(interval) -> None:
         raise ValidationError(INTERVAL_MESSAGE.format(value=interval))
 
 
-def check_draws(draws) -> None:
-    """Refuse a number of parameter draws that is not a whole number >= 1."""
-    if isinstance(draws, bool) or not isinstance(draws, int | np.integer) or draws < 1:
-        raise ValidationError(f"draws must be a whole number >= 1 (e.g. 2000), got {draws!r}.")
+def check_positive_whole(value, name: str, example: int) -> None:
+    """Refuse a count of things (draws, nodes) that is not a whole number >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValidationError(
+            f"{name} must be a whole number >= 1 (e.g. {example}), got {value!r}."
+        )
 
 
 def time_unit_mismatch(model: str, fitted: str, given: str) -> ValidationError:
