@@ -24,8 +24,11 @@ from models import _hypergeometric, _threads
 
 #: Eq. 7 through its series form (:func:`_moderate_w`) is used for ``w = t / alpha`` in this
 #: range; beyond it the series needs many terms (``z = w / (1 + w)`` nears 1) and the
-#: ``1 - z`` continuation converges fast instead.
-_MODERATE_W = (0.01, 5.0)
+#: ``1 - z`` continuation converges fast instead. Small ``w`` is no exception: the series'
+#: two parts keep the share ``r / (a + b - 1)`` of the first one as ``w -> 0``, which the trust
+#: test checks (agreement with the quadrature: 8e-10 at worst over 20,000 random inputs with
+#: ``w`` in 1e-10..0.01, median 3e-14); the quadrature took these at 22x the cost.
+_MODERATE_W = (0.0, 5.0)
 #: The series form is trusted where its largest term is at most this multiple of its sum, and
 #: its two parts keep at least this share of the first: rounding errors of 1e-16 grow at most
 #: to 1e-10 of the result.
@@ -55,11 +58,11 @@ def expected_new(r, alpha, a, b, t):
     error below 1e-9 for ``r`` in 1e-3..1e3, ``a, b`` in 1e-2..1e3, ``w = t / alpha`` in
     1e-10..1e8):
 
-    1. for ``w`` in :data:`_MODERATE_W`, the same expression with ``a - 1`` divided out
+    1. for ``w`` up to ``_MODERATE_W[1]``, the same expression with ``a - 1`` divided out
        (:func:`_moderate_w`), compiled;
     2. for larger ``w``, the 2F1 continued to ``1 - z = 1 / (1 + w)``
        (:func:`_expected_new_large_w`), whose two series converge fast there;
-    3. everywhere else (small ``w``, ``r - a`` near a whole number, cancellation) the mixture
+    3. everywhere else (``r - a`` near a whole number, cancellation) the mixture
        integral eq. 7 comes from, ``E_p[(1 - (1 + p w)^-r) / p]`` with ``p ~ Beta(a, b)``
        (FHL05 section 3), by :func:`_expected_new_by_quadrature`.
 

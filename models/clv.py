@@ -300,9 +300,8 @@ def residual_lifetime_value(
     64        3e-13           2e-12        4e-12
     ========  ==============  ===========  =============
 
-    Raise ``n_nodes`` for more accuracy or lower rates; the time grows about linearly (BG/NBD
-    and MBG/NBD evaluate E[Y] more slowly at horizons under 1 % of ``alpha``, which the extra
-    nodes reach). Other parameters as in :func:`customer_lifetime_value`.
+    Raise ``n_nodes`` for more accuracy or lower rates; the time grows about linearly. Other
+    parameters as in :func:`customer_lifetime_value`.
     """
     nodes, weights = _dert_nodes(n_nodes)
     if _spark.is_spark_dataframe(data):  # per-customer values computed in Spark
