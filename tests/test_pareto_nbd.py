@@ -224,7 +224,7 @@ def test_pmf_matches_lifetimes_where_lifetimes_is_accurate(lifetimes_fitter):
         PUBLISHED,
         {"r": 2.0, "alpha": 3.0, "s": 0.3, "beta": 30.0},
         {"r": 1, "alpha": 2, "s": 1, "beta": 2},
-        # whole-number r and s: scipy's 2F1 in the closed form is silently wrong at n = 100
+        # whole-number r and s: scipy's 2F1 (in a former closed form) was wrong at n = 100
         {"r": 2, "alpha": 5, "s": 20, "beta": 100},
         {"r": 0.5, "alpha": 0.2, "s": 0.8, "beta": 0.1},  # t >> alpha, beta
     ],
@@ -248,6 +248,101 @@ def test_pmf_sums_to_one_and_its_mean_is_the_expected_purchases():
     )
     assert pareto_nbd.probability_of_purchases(PUBLISHED, 0, 0.0) == 1.0
     assert pareto_nbd.probability_of_purchases(PUBLISHED, 3, 0.0) == 0.0
+
+
+# Heavy buyers, fast dropout and long horizons: the death-time integrand of the pmf peaks within
+# about alpha / (r + x) or beta / s of zero. A fixed 64-node rule over the whole horizon missed
+# that peak (and overrode the closed form, which was kept only where the two agreed).
+
+#: ``(r, alpha, s, beta, n, t, P(X(t) = n))``. Computed offline with mpmath 1.4.1 at 40 digits:
+#: the alive term in closed form plus ``mpmath.quad`` of the death-time integral in ``ln tau``,
+#: split at its peak and at geometrically growing distances until it is e^-120 below the peak.
+#: That integral agreed to double precision with note 028's closed form (mpmath's ``hyp2f1``
+#: at 120 digits) on 59 random cases with ``n <= 40``.
+EXTREME_PMF = [
+    (0.001, 0.001, 0.001, 10000.0, 1, 1e6, 9.7950197691318e-4),
+    (2000.553, 50.578, 0.606, 51.669, 1, 1000.0, 2.96202572352892e-4),
+    (2000.553, 50.578, 0.606, 51.669, 1500, 39.0, 4.05214336600543e-3),
+    (0.553, 10.578, 10000.0, 11.669, 3, 0.01, 2.91462600024471e-12),
+    (0.553, 10.578, 10000.0, 11.669, 0, 1e-06, 9.99999947744084e-1),
+    (5.0, 0.001, 1000.0, 100.0, 20, 1e6, 2.33384882224482e-3),
+    (0.001, 10000.0, 10000.0, 0.001, 1, 1.0, 1.00010000998097e-14),
+    (300.0, 3.0, 3000.0, 3000.0, 100, 1.0, 1.4555834819471e-2),
+    (0.553, 10.578, 0.606, 11.669, 2, 1e6, 6.68198920848448e-2),
+    (1.0, 2.0, 1.0, 2.0, 5, 10.0, 2.7110788588412e-2),
+    (10000.0, 10000.0, 0.001, 0.001, 1000, 1e6, 9.86278941826588e-7),
+    (3000.0, 1.0, 5.0, 100.0, 3000, 1e6, 1.57050772378006e-5),
+    (0.553, 10.578, 300.0, 11.669, 0, 1e6, 9.97971366473022e-1),
+]
+
+
+@pytest.mark.parametrize("case", EXTREME_PMF, ids=lambda case: f"n={case[4]},t={case[5]:g}")
+def test_pmf_matches_high_precision_values_at_extreme_parameters(case):
+    *values, n, t, expected = case
+    ours = pareto_nbd.probability_of_purchases(dict(zip(NAMES, values, strict=True)), n, t)
+    assert ours == pytest.approx(expected, rel=1e-9)
+
+
+def test_pmf_of_the_reported_heavy_buyer_and_fast_dropout():
+    # The reviewer's two reproducers (the old code gave 4.047e-4 and 0.1573). References by
+    # mpmath 1.4.1 at 40 digits: P(alive) and the pmf as quadratures over the time of death;
+    # lifetimes 0.11.3 gives 2.9175e-4 for the first.
+    d = {"x": np.array([2000.0]), "t_x": np.array([39.9]), "T": np.array([40.0])}
+    heavy = pareto_nbd.conditional_probability_of_purchases(PUBLISHED, 1, 1000.0, **d)
+    assert heavy[0] == pytest.approx(2.91750331770839e-4, rel=1e-9)
+    fast = pareto_nbd.probability_of_purchases(dict(PUBLISHED, s=1e4), 0, 30.0)
+    assert fast == pytest.approx(0.999939000786198, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("p", "t", "n_max"),
+    [
+        (dict(PUBLISHED, s=1e4), 30.0, 50),
+        (dict(PUBLISHED, s=1e4), 1e6, 50),
+        ({"r": 2000.0, "alpha": 1.0, "s": 1e4, "beta": 11.669}, 1e6, 300),
+        ({"r": 0.553, "alpha": 10.578, "s": 300.0, "beta": 11.669}, 1e6, 50),
+    ],
+)
+def test_pmf_sums_to_one_with_the_right_mean_at_extreme_parameters(p, t, n_max):
+    n = np.arange(n_max)
+    pmf = np.array([pareto_nbd.probability_of_purchases(p, k, t) for k in n])
+    assert pmf[-1] < 1e-30  # the cutoff is far in the tail
+    assert pmf.sum() == pytest.approx(1.0, abs=1e-10)
+    assert n @ pmf == pytest.approx(pareto_nbd.expected_purchases_new_customer(p, t), rel=1e-9)
+
+
+def test_conditional_pmf_of_a_customer_with_2000_purchases_sums_to_one():
+    d = {"x": np.array([2000.0, 500.0]), "t_x": np.array([39.9, 30.0]), "T": np.array([40.0])}
+    n = np.arange(2500)
+    pmf = np.array(
+        [pareto_nbd.conditional_probability_of_purchases(PUBLISHED, k, 39.0, **d) for k in n]
+    )
+    assert np.all(pmf[-1] < 1e-30)
+    np.testing.assert_allclose(pmf.sum(axis=0), 1.0, atol=1e-10)
+    np.testing.assert_allclose(
+        n @ pmf, pareto_nbd.expected_purchases(PUBLISHED, 39.0, **d), rtol=1e-9
+    )
+
+
+def test_conditional_pmf_of_heavy_buyers_matches_lifetimes(lifetimes_fitter):
+    d = {
+        "x": np.array([200.0, 500.0, 1000.0, 2000.0]),
+        "t_x": np.array([38.5, 30.0, 39.9, 39.9]),
+        "T": np.array([39.0, 39.0, 40.0, 40.0]),
+    }
+    finite = 0
+    for n in (0, 1, 2, 5, 10):
+        for t in (1.0, 52.0, 1000.0):
+            with np.errstate(all="ignore"):
+                theirs = lifetimes_fitter.conditional_probability_of_n_purchases_up_to_time(
+                    n, t, d["x"], d["t_x"], d["T"]
+                )
+            theirs = np.asarray(theirs, dtype=float)
+            ours = pareto_nbd.conditional_probability_of_purchases(PUBLISHED, n, t, **d)
+            ok = np.isfinite(theirs)
+            finite += ok.sum()
+            np.testing.assert_allclose(ours[ok], theirs[ok], rtol=1e-8, err_msg=f"n={n}, t={t}")
+    assert finite >= 50  # of 60 (lifetimes is finite on all of them in 0.11.3)
 
 
 def test_conditional_pmf_matches_lifetimes_for_every_cdnow_customer(cdnow, lifetimes_fitter):
