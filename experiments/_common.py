@@ -268,6 +268,30 @@ def collect(result):
     return frame
 
 
+def margin_fraction(text: str) -> float:
+    """``--margin``: a fraction of revenue in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a fraction of revenue in (0, 1] (e.g. 0.3), got {text}"
+        )
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def exit_on_input_error(function, *args):
     """``function(*args)``; bad input ends the program with a one-line message, status 2.
 

@@ -43,7 +43,9 @@ from experiments._common import (
     exit_on_input_error,
     is_spark,
     load_split,
+    margin_fraction,
     output_folder,
+    positive_int,
 )
 from experiments._report import Report
 from models import baseline, clv, evaluate, plots
@@ -71,19 +73,6 @@ ZERO_SPEND_SPARK = (
 )
 
 
-def _margin(text: str) -> float:
-    """``--margin``: a fraction of revenue in (0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(
-            f"must be a fraction of revenue in (0, 1] (e.g. 0.3), got {text}"
-        )
-    return value
-
-
 def _model_list(text: str) -> str:
     """``--models``: comma-separated keys of ``PURCHASE_MODELS`` (kept as given)."""
     unknown = [key for key in text.split(",") if key not in PURCHASE_MODELS]
@@ -92,16 +81,6 @@ def _model_list(text: str) -> str:
             f"unknown model(s) {unknown}; choose from {', '.join(PURCHASE_MODELS)}"
         )
     return text
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -118,7 +97,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add_data_arguments(parser)
     parser.add_argument(
         "--margin",
-        type=_margin,
+        type=margin_fraction,
         default=1.0,
         help="profit margin P as a fraction of revenue (default 1.0: revenue)",
     )
@@ -135,11 +114,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="also fit every model with this Bayesian method",
     )
     parser.add_argument(
-        "--chains", type=_positive_int, default=2, help="MCMC chains (with --bayes nuts)"
+        "--chains", type=positive_int, default=2, help="MCMC chains (with --bayes nuts)"
     )
     parser.add_argument(
         "--draws",
-        type=_positive_int,
+        type=positive_int,
         default=500,
         help="parameter draws per chain (Laplace, NUTS or ADVI)",
     )

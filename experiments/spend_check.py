@@ -53,6 +53,7 @@ from experiments._common import (
     add_data_arguments,
     exit_on_input_error,
     is_spark,
+    margin_fraction,
     output_folder,
 )
 from experiments._spend_model import (
@@ -91,7 +92,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "customer-weighted mean). Default 30",
     )
     parser.add_argument(
-        "--margin", type=float, default=0.3, help="profit margin as a share of revenue (0.3)"
+        "--margin",
+        type=margin_fraction,
+        default=0.3,
+        help="profit margin as a share of revenue (0.3)",
     )
     parser.add_argument(
         "--horizon",

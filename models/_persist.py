@@ -5,8 +5,10 @@ each method calls the function of the same name here, which goes back through th
 own ``to_dict`` / ``from_dict`` so a model that extends them (Gamma-Gamma) is saved whole.
 
 Custom priors given as PyMC objects or callables cannot be written as JSON: they are saved
-as text (``"priors_text"``) and the loaded model's ``priors`` setting is ``None``. It predicts
-from the saved draws like the original; to refit it, pass the priors again.
+as text (``"priors_text"``, kept as the loaded model's ``priors_text_``) and the loaded model's
+``priors`` setting is ``None``. It predicts from the saved draws like the original; a Bayesian
+refit is refused until the priors are set again (``model.priors = {...}``), rather than
+silently falling back to the default priors.
 """
 
 from __future__ import annotations
@@ -90,6 +92,8 @@ def from_dict(cls, payload: Mapping[str, Any]):
     model.n_customers_ = payload["n_customers"]
     model.n_patterns_ = payload["n_patterns"]
     model.time_unit_ = payload["time_unit"]
+    if payload.get("priors_text") is not None:
+        model.priors_text_ = dict(payload["priors_text"])
     return model
 
 

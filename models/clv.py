@@ -43,12 +43,25 @@ import pandas as pd
 from models import _draws, _spark
 from models._patterns import summarize_by_pattern, unique_rows
 from models._units import unit_days, unit_ratio
-from models._validation import ValidationError, check_positive_whole
+from models._validation import (
+    ValidationError,
+    check_margin,
+    check_number,
+    check_positive_whole,
+    time_unit_conflict,
+)
 
 
 def _time_unit(model, data: pd.DataFrame, time_unit: str | None) -> str:
-    """The summary's time unit (``time_unit``, else its attrs, else the fit's), checked."""
-    unit = time_unit or data.attrs.get("time_unit") or getattr(model, "time_unit_", None)
+    """The summary's time unit (its attrs, else ``time_unit``, else the fit's), checked.
+
+    ``time_unit`` names the unit of a summary that records none; it may not contradict the
+    summary's ``attrs["time_unit"]``, and the unit must be the fit's.
+    """
+    recorded = data.attrs.get("time_unit")
+    if time_unit is not None and recorded is not None and time_unit != recorded:
+        raise time_unit_conflict(time_unit, recorded)
+    unit = recorded or time_unit or getattr(model, "time_unit_", None)
     if unit is None:
         raise ValidationError(
             "the time unit of the summary is unknown: pass time_unit='W' (or 'D', 'M', 'Y'), "
@@ -57,16 +70,6 @@ def _time_unit(model, data: pd.DataFrame, time_unit: str | None) -> str:
     unit_days(unit)  # a known code
     model._check_time_unit(unit)
     return unit
-
-
-def _positive_number(value, name: str, rule: str = "> 0") -> float:
-    """``value`` as a float, if it is one finite real number ``> 0`` (or ``>= 0``)."""
-    numeric = isinstance(value, int | float | np.integer | np.floating)
-    if isinstance(value, bool) or not numeric or not np.isfinite(value):
-        raise ValidationError(f"{name} must be one finite number {rule}, got {value!r}.")
-    if value < 0 or (rule == "> 0" and value == 0):
-        raise ValidationError(f"{name} must be {rule}, got {value!r}.")
-    return float(value)
 
 
 def _paired_draws(purchase_model, spend_model) -> tuple[dict, dict]:
@@ -111,18 +114,9 @@ def _evaluators(purchase_model, spend_model, params_p: dict, params_s: dict, dat
 
 
 def _discount_per_step(discount_rate: float, discount_period: str, unit: str, step: float):
-    _positive_number(discount_rate, "discount_rate", ">= 0")
+    check_number(discount_rate, "discount_rate")
     steps_per_period = unit_ratio(discount_period, unit) / step
     return (1 + discount_rate) ** (1 / steps_per_period) - 1
-
-
-def _validate_margin(margin: float) -> None:
-    numeric = isinstance(margin, int | float | np.integer | np.floating)
-    if isinstance(margin, bool) or not numeric or not 0 < margin <= 1:
-        raise ValidationError(
-            f"margin must be the fraction of revenue kept as profit, in (0, 1] (e.g. 0.3), "
-            f"got {margin!r}."
-        )
 
 
 @dataclass(frozen=True)
@@ -151,13 +145,18 @@ def _fixed_horizon(
     time_unit,
 ) -> _Plan:
     """Validate a fixed-horizon request and prepare its steps, discount and evaluators."""
-    _validate_margin(margin)
-    horizon, step = _positive_number(horizon, "horizon"), _positive_number(step, "step")
+    check_margin(margin)
+    check_number(horizon, "horizon", zero=False)
+    check_number(step, "step", zero=False)
+    horizon, step = float(horizon), float(step)
     unit = _time_unit(purchase_model, data, time_unit)
     rate = _discount_per_step(discount_rate, discount_period, unit, step)
     params_p, params_s = _paired_draws(purchase_model, spend_model)
     purchases, spend, arrays = _evaluators(purchase_model, spend_model, params_p, params_s, data)
-    ends = np.append(np.arange(step, horizon, step), horizon)
+    # Whole steps, the last one ending at horizon (shorter when step does not divide it; a
+    # remainder below 1e-12 of a step is rounding, not a step).
+    n_steps = max(1, int(np.ceil(horizon / step * (1 - 1e-12))))
+    ends = np.minimum(step * np.arange(1.0, n_steps + 1), horizon)
     return _Plan(rate, step, ends, params_p, params_s, purchases, spend, arrays)
 
 
@@ -206,7 +205,7 @@ def customer_lifetime_value(
     step : float
         Cash-flow step in time units (default 1 unit).
     time_unit : str, optional
-        Overrides ``data.attrs["time_unit"]``.
+        The summary's unit when its ``attrs`` record none; it may not contradict them.
     interval : float, optional
         Central interval over parameter draws (needs draws on at least one model).
     return_draws : bool
@@ -319,8 +318,8 @@ def residual_lifetime_value(
             interval=interval,
             return_draws=return_draws,
         )
-    _validate_margin(margin)
-    _positive_number(discount_rate, "discount_rate", ">= 0")
+    check_margin(margin)
+    check_number(discount_rate, "discount_rate")
     if discount_rate <= 0:
         raise ValidationError(
             "discount_rate must be > 0 for residual lifetime value (undiscounted lifetime "
@@ -348,10 +347,12 @@ def residual_lifetime_value(
     )
 
 
-#: The DERT rule's nodes lie in ``ln u <= 3.8`` (``e^-u < 3e-20`` beyond), ``n`` of them spaced
+#: The DERT rule's nodes lie in ``ln u <= 3.8`` (``e^-u < 4e-20`` beyond), ``n`` of them spaced
 #: ``_DERT_SPREAD / sqrt(n)`` apart, so that the range (``_DERT_SPREAD sqrt(n)``) and the
 #: resolution grow together as ``n_nodes`` is raised.
 _LOG_U_TOP, _DERT_SPREAD = 3.8, 2.2
+#: Fewer nodes than this cannot resolve E[Y]'s rise (1 node: 3x too large on CDNOW).
+_MIN_NODES = 8
 
 
 def _dert_nodes(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -369,7 +370,7 @@ def _dert_nodes(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
     rates (2.7e-4 relative error at 1 % a year with 64 nodes on CDNOW), and numpy's weights
     are NaN from 187 nodes on.
     """
-    check_positive_whole(n_nodes, "n_nodes", 28)
+    check_positive_whole(n_nodes, "n_nodes", 28, smallest=_MIN_NODES)
     step = _DERT_SPREAD / np.sqrt(n_nodes)
     low = _LOG_U_TOP - step * n_nodes
     log_u = low + step * (np.arange(n_nodes) + 0.5)

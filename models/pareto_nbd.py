@@ -291,9 +291,10 @@ def probability_of_purchases(params: Mapping, n: int, t):
     Alive throughout ``(0, t]``: ``NB(n; r, alpha/(alpha+t)) (beta/(beta+t))^s``; or ``n``
     purchases, then death at ``tau`` in ``(0, t]``: ``Gamma(r+n) s alpha^r beta^s / (Gamma(r) n!)
     int_0^t tau^n (alpha+tau)^-(r+n) (beta+tau)^-(s+1) d tau``, the integral (times
-    ``alpha^-r beta^-(s+1)``) of :func:`_log_death_integral`. Relative error below
-    1e-10 against 40-digit quadrature for ``r, s, alpha, beta`` in 1e-3-1e4, ``n`` up to
-    3,000 and ``t`` in 1e-6-1e6 (tests/test_pareto_nbd.py).
+    ``alpha^-r beta^-(s+1)``) of :func:`_log_death_integral`. Relative error at most
+    2.3e-11 against 40-digit mpmath quadrature over 1,305 cases with ``r, s, alpha, beta`` in
+    1e-3-1e4, ``n`` up to 3,000 and ``t`` in 1e-6-1e6 (measured offline; the tests check 13
+    stored extreme cases to 1e-9, sums to 1 and means against expected purchases).
     """
     n = int(n)
     r, alpha, s, beta = (np.asarray(params[name], dtype=float) for name in PARAMS)

@@ -89,7 +89,7 @@ def test_total_value_sums_draw_by_draw(cdnow):
 
 
 def test_residual_value_matches_pareto_nbd_closed_form_dert(cdnow):
-    """Gauss-Laguerre DERT equals the closed form of Fader, Hardie & Lee (2005, JMR, eq. 2)."""
+    """The DERT rule (midpoint in ln u) equals the closed form of FHL05 (JMR, eq. 2)."""
     pnbd = models.ParetoNBD().fit(cdnow)
     gg = GammaGamma().fit(cdnow)
     rate = 0.15
@@ -215,5 +215,5 @@ def test_residual_value_accuracy_as_documented(cdnow, rate, n_nodes, rtol):
 @pytest.mark.parametrize("n_nodes", [0, -3, 2.5, 64.0, True, "64", None])
 def test_residual_value_refuses_bad_node_counts(cdnow, fitted, n_nodes):
     bg, gg = fitted
-    with pytest.raises(ValidationError, match="n_nodes must be a whole number >= 1"):
+    with pytest.raises(ValidationError, match="n_nodes must be a whole number >= 8"):
         clv.residual_lifetime_value(bg, gg, cdnow, discount_rate=0.1, n_nodes=n_nodes)

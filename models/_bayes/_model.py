@@ -26,6 +26,12 @@ def _prior_specs(model) -> dict[str, Any]:
     """One spec per parameter from ``model.priors`` (validated)."""
     priors = model.priors
     names = model.PARAMS
+    saved = getattr(model, "priors_text_", None)
+    if priors is None and saved:
+        raise ValidationError(
+            f"this {type(model).__name__} was saved with custom priors ({saved}), which JSON "
+            "cannot hold: set them again (model.priors = {...}) before a Bayesian refit."
+        )
     if priors is None:
         return dict.fromkeys(names, "default")
     if isinstance(priors, str):

@@ -39,7 +39,10 @@ from models._validation.arguments import (
     check_count,
     check_horizon,
     check_interval,
+    check_margin,
+    check_number,
     check_positive_whole,
+    time_unit_conflict,
     time_unit_mismatch,
 )
 from models._validation.plots import (
@@ -145,6 +148,8 @@ __all__ = [
     "check_count",
     "check_horizon",
     "check_interval",
+    "check_margin",
+    "check_number",
     "check_positive_whole",
     "check_rows",
     "check_transaction_counts",
@@ -186,6 +191,7 @@ __all__ = [
     "spark_date_format",
     "spark_not_installed",
     "spark_return_draws",
+    "time_unit_conflict",
     "time_unit_mismatch",
     "transaction_rule_error",
     "transactions_missing_columns",

@@ -1,8 +1,9 @@
-"""Checks of the arguments of predictions and fits: horizons, counts, intervals, units.
+"""Checks of the arguments of predictions and fits: horizons, counts, rates, intervals, units.
 
 Each check raises a :class:`~models._validation._core.ValidationError` that names the
 argument, the rule and the first value breaking it, and returns nothing: the caller goes on
-with the value it was given, so shapes and types are never changed by a check.
+with the value it was given, so shapes and types are never changed by a check. Numbers may be
+Python or numpy numbers, or 0-d arrays; booleans and text are refused.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from models._validation._core import ValidationError
 from models._validation.predictive import INTERVAL_MESSAGE
 
 _HORIZON_RULE = "a finite number >= 0 (a horizon in the summary's time unit)"
-_WHOLE_RULE = "a whole number >= 0"
+_COUNT_RULE = "a whole number >= 0 (a number of purchases)"
+_PERIODS_RULE = "a whole number >= 0 of periods"
+#: The margin ``P``: a share of revenue.
+MARGIN_RULE = "the fraction of revenue kept as profit, in (0, 1] (e.g. 0.3)"
 
 
 def _numbers(value, name: str, rule: str) -> np.ndarray:
@@ -24,13 +28,8 @@ def _numbers(value, name: str, rule: str) -> np.ndarray:
     return raw.astype(float)
 
 
-def check_horizon(value, name: str = "t", *, whole: bool = False, scalar: bool = False):
-    """Refuse horizons that are not finite and >= 0 (whole numbers when ``whole``).
-
-    ``value`` is a number or an array of them; with ``scalar``, one number (per-customer
-    predictions take one horizon for every customer).
-    """
-    rule = _WHOLE_RULE + " of periods" if whole else _HORIZON_RULE
+def _check_values(value, name: str, rule: str, *, whole: bool, scalar: bool) -> None:
+    """Finite, >= 0 (and whole) numbers; one number when ``scalar``."""
     numbers = _numbers(value, name, rule)
     bad = ~np.isfinite(numbers) | (numbers < 0)
     if whole:
@@ -43,35 +42,66 @@ def check_horizon(value, name: str = "t", *, whole: bool = False, scalar: bool =
         )
     if scalar and numbers.ndim > 0:
         raise ValidationError(
-            f"{name} must be one number for per-customer predictions; got an array of shape "
-            f"{numbers.shape}. For several horizons, call once per horizon."
+            f"{name} must be one number; got an array of shape {numbers.shape}. For several "
+            "values, call once per value."
         )
+
+
+def check_horizon(value, name: str = "t", *, whole: bool = False, scalar: bool = False) -> None:
+    """Refuse horizons that are not finite and >= 0 (whole numbers of periods when ``whole``).
+
+    ``value`` is a number or an array of them; with ``scalar``, one number (per-customer
+    predictions take one horizon for every customer).
+    """
+    rule = _PERIODS_RULE if whole else _HORIZON_RULE
+    _check_values(value, name, rule, whole=whole, scalar=scalar)
 
 
 def check_count(value, name: str = "n") -> None:
-    """Refuse purchase counts that are not whole numbers >= 0 (a number or an array)."""
-    numbers = _numbers(value, name, _WHOLE_RULE)
-    bad = ~np.isfinite(numbers) | (numbers < 0) | (numbers != np.round(numbers))
-    if bad.any():
-        first = numbers.ravel()[np.flatnonzero(bad.ravel())[0]]
-        raise ValidationError(
-            f"{name} must be {_WHOLE_RULE} (a number of purchases); {int(bad.sum())} of "
-            f"{bad.size} value(s) break this (first: {first!r})."
-        )
+    """Refuse a purchase count that is not one whole number >= 0."""
+    _check_values(value, name, _COUNT_RULE, whole=True, scalar=True)
+
+
+def _real(value) -> float | None:
+    """``value`` as a float if it is one real, non-boolean number (0-d arrays too), else None."""
+    if isinstance(value, bool | np.bool_) or np.ndim(value) != 0:
+        return None
+    if not isinstance(value, int | float | np.integer | np.floating | np.ndarray):
+        return None
+    if isinstance(value, np.ndarray) and value.dtype.kind not in "iuf":
+        return None
+    return float(value)
+
+
+def check_number(value, name: str, *, zero: bool = True) -> None:
+    """Refuse anything but one finite number ``>= 0`` (``> 0`` without ``zero``)."""
+    number = _real(value)
+    if number is None or not np.isfinite(number):
+        raise ValidationError(f"{name} must be one finite number, got {value!r}.")
+    if number < 0 or (not zero and number == 0):
+        raise ValidationError(f"{name} must be {'>= 0' if zero else '> 0'}, got {value!r}.")
+
+
+def check_margin(margin) -> None:
+    """Refuse a margin outside ``(0, 1]``."""
+    number = _real(margin)
+    if number is None or not 0 < number <= 1:
+        raise ValidationError(f"margin must be {MARGIN_RULE}, got {margin!r}.")
 
 
 def check_interval(interval) -> None:
     """Refuse an interval coverage outside (0, 1)."""
-    numeric = isinstance(interval, int | float | np.integer | np.floating)
-    if isinstance(interval, bool) or not numeric or not 0 < interval < 1:
+    number = _real(interval)
+    if number is None or not 0 < number < 1:
         raise ValidationError(INTERVAL_MESSAGE.format(value=interval))
 
 
-def check_positive_whole(value, name: str, example: int) -> None:
-    """Refuse a count of things (draws, nodes) that is not a whole number >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+def check_positive_whole(value, name: str, example: int, smallest: int = 1) -> None:
+    """Refuse a count of things (draws, nodes) that is not an integer >= ``smallest``."""
+    integer = np.ndim(value) == 0 and np.asarray(value).dtype.kind in "iu"
+    if isinstance(value, bool | np.bool_) or not integer or int(value) < smallest:
         raise ValidationError(
-            f"{name} must be a whole number >= 1 (e.g. {example}), got {value!r}."
+            f"{name} must be a whole number >= {smallest} (e.g. {example}), got {value!r}."
         )
 
 
@@ -82,4 +112,13 @@ def time_unit_mismatch(model: str, fitted: str, given: str) -> ValidationError:
         f"{fitted!r}: its rates are per {fitted!r}, so every prediction would be off. Build "
         f"the summary with time_unit={fitted!r} (models.rfm_summary / calibration_holdout), "
         "or refit the model on this summary."
+    )
+
+
+def time_unit_conflict(given: str, recorded: str) -> ValidationError:
+    """A ``time_unit`` argument that contradicts the summary's recorded unit."""
+    return ValidationError(
+        f"time_unit={given!r} contradicts the summary's attrs['time_unit'] = {recorded!r}; "
+        "time_unit only names the unit of a summary that does not record one. Omit it, or "
+        "rebuild the summary in the unit you want."
     )
