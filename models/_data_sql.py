@@ -38,6 +38,8 @@ DIALECTS: dict[str, dict[str, str]] = {
         "day_number": "CAST(datediff('day', DATE '1970-01-01', CAST({x} AS DATE)) AS INTEGER)",
         "epoch_micros": "epoch_us({x})",
         "is_finite": "isfinite({x})",
+        # DuckDB reads the text 'infinity' / '-infinity' as infinite timestamps
+        "timestamp_finite": "isfinite({x})",
         "value_at_min": "arg_min({x}, {by})",
         "day_start": "CAST(CAST({x} AS DATE) AS TIMESTAMP)",
         "day_to_timestamp": "CAST(DATE '1970-01-01' + CAST({x} AS INTEGER) AS TIMESTAMP)",
@@ -54,6 +56,7 @@ DIALECTS: dict[str, dict[str, str]] = {
         "day_number": "datediff(CAST({x} AS DATE), DATE '1970-01-01')",
         "epoch_micros": "timestampdiff(MICROSECOND, TIMESTAMP_NTZ '1970-01-01 00:00:00', {x})",
         "is_finite": "(NOT isnan({x}) AND abs({x}) < double('Infinity'))",
+        "timestamp_finite": "TRUE",  # Spark timestamps are always finite
         "value_at_min": "min_by({x}, {by})",
         "day_start": "CAST(CAST({x} AS DATE) AS TIMESTAMP_NTZ)",
         "day_to_timestamp": "CAST(date_add(DATE '1970-01-01', CAST({x} AS INT)) AS TIMESTAMP_NTZ)",
@@ -174,7 +177,8 @@ _COUNTS = """
 SELECT COUNT(*) AS n_rows,
        SUM(CASE WHEN {id} IS NULL THEN 1 ELSE 0 END) AS missing_id,
        SUM(CASE WHEN {date} IS NULL THEN 1 ELSE 0 END) AS missing_date,
-       SUM(CASE WHEN {date} IS NOT NULL AND {ts} IS NULL THEN 1 ELSE 0 END) AS bad_date,
+       SUM(CASE WHEN {date} IS NOT NULL AND ({ts} IS NULL OR NOT {ts_finite}) THEN 1 ELSE 0 END)
+           AS bad_date,
        SUM(CASE WHEN {amount} IS NULL OR NOT {amount_finite} THEN 1 ELSE 0 END) AS bad_amount,
        SUM(CASE WHEN abs({amount}) > {largest_amount} THEN 1 ELSE 0 END) AS huge_amount,
        SUM(CASE WHEN {amount} < 0 THEN 1 ELSE 0 END) AS negative_amount,
@@ -192,7 +196,7 @@ FROM {source}
 RULE_CONDITIONS: dict[str, str] = {
     "missing_id": "{id} IS NULL",
     "missing_date": "{date} IS NULL",
-    "bad_date": "{date} IS NOT NULL AND {ts} IS NULL",
+    "bad_date": "{date} IS NOT NULL AND ({ts} IS NULL OR NOT {ts_finite})",
     "bad_amount": "{amount} IS NULL OR NOT {amount_finite}",
     "huge_amount": "abs({amount}) > {largest_amount}",
     "negative_amount": "{amount} < 0",
@@ -342,6 +346,7 @@ def _rule_fields(expressions, merge_period, end, dialect) -> dict[str, str]:
     return {
         **expressions,
         "amount_finite": _call(dialect, "is_finite", expressions["amount"]),
+        "ts_finite": _call(dialect, "timestamp_finite", expressions["ts"]),
         "day_start": _call(dialect, "day_start", expressions["ts"]),
         "period": period_expression(expressions["ts"], merge_period, dialect),
         "end": _literal(end),

@@ -289,3 +289,13 @@ def test_spark_reads_text_offsets_as_duckdb_does(spark, session_zone):
             assert duck.loc[1, "first_purchase"] == pd.Timestamp("2020-01-01 14:00")
     finally:
         spark.conf.set("spark.sql.session.timeZone", previous)
+
+
+@pytest.mark.parametrize("text", ["infinity", "-infinity"])
+def test_infinite_text_dates_are_bad_dates(text):
+    # DuckDB reads these words as infinite timestamps, which gave recency 0 without a word
+    tx = pd.DataFrame(
+        {"customer_id": [1, 1, 2], "date": ["2020-01-01", text, "2020-01-03"], "amount": [1.0] * 3}
+    )
+    with pytest.raises(ValidationError, match=f"date must be a date.*1 of 3 rows.*'{text}'"):
+        rfm_summary(tx, observation_end="2020-01-10", time_unit="D")
