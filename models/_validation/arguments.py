@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from models._validation._core import ValidationError
+from models._validation._core import ValidationError, _format_value
 from models._validation.predictive import INTERVAL_MESSAGE
 
 _HORIZON_RULE = "a finite number >= 0 (a horizon in the summary's time unit)"
 _COUNT_RULE = "a whole number >= 0 (a number of purchases)"
 _PERIODS_RULE = "a whole number >= 0 of periods"
-#: The margin ``P``: a share of revenue.
-MARGIN_RULE = "the fraction of revenue kept as profit, in (0, 1] (e.g. 0.3)"
+#: The margin ``P`` (CLV, the rule of thumb, the experiments): a share of revenue.
+MARGIN_RULE = "a fraction of revenue in (0, 1] (e.g. 0.3 for a 30% margin, 1.0 for revenue)"
 
 
 def _numbers(value, name: str, rule: str) -> np.ndarray:
@@ -82,11 +82,11 @@ def check_number(value, name: str, *, zero: bool = True) -> None:
         raise ValidationError(f"{name} must be {'>= 0' if zero else '> 0'}, got {value!r}.")
 
 
-def check_margin(margin) -> None:
+def check_margin(margin, name: str = "margin") -> None:
     """Refuse a margin outside ``(0, 1]``."""
     number = _real(margin)
     if number is None or not 0 < number <= 1:
-        raise ValidationError(f"margin must be {MARGIN_RULE}, got {margin!r}.")
+        raise ValidationError(f"{name} must be {MARGIN_RULE}, got {_format_value(margin)}.")
 
 
 def check_interval(interval) -> None:

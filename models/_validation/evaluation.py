@@ -7,7 +7,6 @@ The rule of thumb is :mod:`models.baseline`.
   arrays of one value per customer, of one length);
 - :func:`scalar_error`: a scalar setting of the rule of thumb (``S``, ``C``, ``t``, a
   horizon, a period) that is not a finite number in its range;
-- :func:`margin_error`: the margin ``P``, a fraction of revenue in ``(0, 1]``;
 - :func:`index_name_taken`: a customer-id index named like a column of the tidy output of
   :func:`models.baseline.all_variants`.
 
@@ -17,9 +16,6 @@ Import them from here (``from models._validation.evaluation import ...``).
 from __future__ import annotations
 
 from models._validation._core import ValidationError, _format_value
-
-#: Wording of a margin's rule, shared by the messages that refuse one.
-MARGIN_RULE = "a fraction of revenue in (0, 1] (e.g. 0.3 for a 30% margin, 1.0 for revenue)"
 
 
 def _ids(count: int, where: str, other: str, first, id_name: str) -> str:
@@ -77,11 +73,6 @@ def scalar_error(name: str, value, bound: str, what: str = "") -> ValidationErro
 def not_a_number(name: str, value) -> ValidationError:
     """A scalar that is not a number at all."""
     return ValidationError(f"{name} must be a number, got {value!r}.")
-
-
-def margin_error(value, name: str = "margin") -> ValidationError:
-    """A margin outside ``(0, 1]``, or not a finite number."""
-    return ValidationError(f"{name} must be {MARGIN_RULE}; got {_format_value(value)}.")
 
 
 def index_name_taken(name: str, columns) -> ValidationError:

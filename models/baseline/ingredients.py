@@ -41,13 +41,13 @@ import pandas as pd
 from models._units import unit_ratio
 from models._validation import (
     ValidationError,
+    check_margin,
     check_rows,
     numeric_column,
     require_columns,
     validate_continuous_summary,
 )
 from models._validation.evaluation import (
-    margin_error,
     not_a_number,
     scalar_error,
 )
@@ -92,8 +92,7 @@ def _positive_scalar(name: str, value, *, allow_zero: bool = False, what: str = 
 def _margin(value, name: str = "margin") -> float:
     """The margin P: a finite fraction of revenue in ``(0, 1]``."""
     value = _number(name, value)
-    if not (np.isfinite(value) and 0 < value <= 1):
-        raise margin_error(value, name)
+    check_margin(value, name)
     return value
 
 

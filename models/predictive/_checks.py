@@ -16,12 +16,12 @@ from models import _draws
 from models._validation import (
     DISCRETE_HORIZON_MESSAGE,
     HORIZON_MESSAGE,
-    INTERVAL_MESSAGE,
     NO_PMF_MESSAGE,
     NOT_FINITE_MESSAGE,
     QUANTILES_MESSAGE,
     RNG_MESSAGE,
     ValidationError,
+    check_interval,
 )
 from models.bgbb import BetaGeoBetaBinom
 
@@ -72,8 +72,7 @@ def _check_levels(quantiles, interval) -> tuple[list[str], list[float]]:
         names.append(f"q{100 * float(level):02g}")
         levels.append(float(level))
     if interval is not None:
-        if not isinstance(interval, int | float | np.number) or not 0 < interval < 1:
-            raise ValidationError(INTERVAL_MESSAGE.format(value=interval))
+        check_interval(interval)
         names += ["lower", "upper"]
         levels += list(_draws.interval_bounds(interval))
     return names, levels
